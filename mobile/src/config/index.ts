@@ -1,0 +1,34 @@
+import Constants from 'expo-constants';
+
+export const DEFAULT_TOKEN_SERVICE_URL = 'http://localhost:8088';
+
+export interface TokenServiceUrlSources {
+  /** Value of EXPO_PUBLIC_TOKEN_SERVICE_URL inlined into the bundle, if any. */
+  env?: string | null;
+  /** `expo.extra` from app.config.ts, as exposed by expo-constants. */
+  extra?: Record<string, unknown> | null;
+}
+
+function clean(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const trimmed = value.trim().replace(/\/+$/, '');
+  return trimmed.length > 0 ? trimmed : undefined;
+}
+
+/**
+ * The token service URL: the EXPO_PUBLIC_TOKEN_SERVICE_URL environment variable wins,
+ * then `expo.extra.tokenServiceUrl` from the app config, then the local default.
+ */
+export function resolveTokenServiceUrl(sources: TokenServiceUrlSources): string {
+  return (
+    clean(sources.env) ?? clean(sources.extra?.tokenServiceUrl) ?? DEFAULT_TOKEN_SERVICE_URL
+  );
+}
+
+export function getTokenServiceUrl(): string {
+  return resolveTokenServiceUrl({
+    // Expo inlines EXPO_PUBLIC_* variables at bundle time; it must be referenced literally.
+    env: process.env.EXPO_PUBLIC_TOKEN_SERVICE_URL,
+    extra: (Constants.expoConfig?.extra as Record<string, unknown> | undefined) ?? null,
+  });
+}

@@ -1,0 +1,113 @@
+"""Shared fixtures: one throwaway embedded Postgres per test run, a migrated + seeded
+template database, and a fresh clone of it for every test that touches the DB.
+
+Also the network guard: tests may reach loopback and Unix sockets only, so any attempt
+to call a real provider (OpenAI, Deepgram, ElevenLabs, LiveKit Cloud) fails loudly."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tools.db import Database, EmbeddedPostgres, migrate, seed_demo
+
+for _key in ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "ELEVEN_API_KEY", "ELEVENLABS_API_KEY",
+             "LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "BANK_MODEL_MODE"):
+    os.environ.pop(_key, None)
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+class RealNetworkBlocked(RuntimeError):
+    """Raised when a test tries to reach anything but loopback: no real providers in tests."""
+
+
+def _check_address(sock: socket.socket, address: object) -> None:
+    if sock.family == socket.AF_UNIX:
+        return
+    host = address[0] if isinstance(address, tuple) else address
+    if host in ("127.0.0.1", "::1", "localhost", "0.0.0.0"):
+        return
+    raise RealNetworkBlocked(f"test tried to reach {host!r}: real providers are forbidden in tests")
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    _check_address(self, address)
+    _real_connect(self, address)  # type: ignore[arg-type]
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    _check_address(self, address)
+    return _real_connect_ex(self, address)  # type: ignore[arg-type]
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+_original_getaddrinfo = socket.getaddrinfo
+
+
+def _guarded_getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+    if host not in (None, "localhost", "127.0.0.1", "::1", "0.0.0.0", ""):
+        raise RealNetworkBlocked(f"test tried to resolve {host!r}: real providers are forbidden")
+    return _original_getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _guarded_getaddrinfo
+
+TEMPLATE_DB = "bank_template"
+_clone_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[EmbeddedPostgres]:
+    data_dir = Path(tempfile.mkdtemp(prefix="bank-test-pg-"))
+    server = EmbeddedPostgres(data_dir, cleanup_mode="delete")
+    asyncio.run(_build_template(server))
+    yield server
+    server.cleanup()
+
+
+async def _build_template(server: EmbeddedPostgres) -> None:
+    admin = await asyncpg.connect(server.dsn)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
+        await admin.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+    finally:
+        await admin.close()
+    dsn = server.dsn_for(TEMPLATE_DB)
+    await migrate(dsn)
+    await seed_demo(dsn)
+
+
+@pytest.fixture
+async def dsn(pg_server: EmbeddedPostgres) -> AsyncIterator[str]:
+    """A fresh database cloned from the seeded template: tests never see each other."""
+    name = f"t_{os.getpid()}_{next(_clone_counter)}"
+    admin = await asyncpg.connect(pg_server.dsn)
+    try:
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB} STRATEGY FILE_COPY")
+    finally:
+        await admin.close()
+    yield pg_server.dsn_for(name)
+    admin = await asyncpg.connect(pg_server.dsn)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def db(dsn: str) -> AsyncIterator[Database]:
+    database = await Database.connect(dsn, retry_budget_s=1.0)
+    yield database
+    await database.close()

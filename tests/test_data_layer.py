@@ -1,0 +1,228 @@
+"""The data layer against a real (embedded) Postgres."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+import pytest
+
+from tools.db import (
+    CardChange,
+    Database,
+    DatabaseUnavailable,
+    EmbeddedPostgres,
+    NotFound,
+    VerificationStatus,
+    migrate,
+    seed_demo,
+)
+from tools.money import format_cents, speak_cents
+
+
+async def test_migrations_apply_from_zero_and_are_idempotent(pg_server: EmbeddedPostgres) -> None:
+    admin = await asyncpg.connect(pg_server.dsn)
+    await admin.execute("DROP DATABASE IF EXISTS fresh_migrations")
+    await admin.execute("CREATE DATABASE fresh_migrations")
+    await admin.close()
+    dsn = pg_server.dsn_for("fresh_migrations")
+    first = await migrate(dsn)
+    assert first == ["001_bank_core", "002_audit", "003_app_role", "004_session_checkpoints"]
+    assert await migrate(dsn) == []
+    assert await seed_demo(dsn) == ["1001", "1002", "1003", "1004"]
+    assert await seed_demo(dsn) == []  # idempotent: nothing written twice
+    conn = await asyncpg.connect(dsn)
+    assert await conn.fetchval("SELECT count(*) FROM customers") == 4
+    await conn.close()
+
+
+async def test_customer_lookup(db: Database) -> None:
+    alice = await db.customer_by_number("1001")
+    assert alice.full_name == "Alice Carter"
+    assert (await db.customer_by_phone("+14155550101")) == alice
+    assert await db.customer_by_phone("+19999999999") is None
+    with pytest.raises(NotFound):
+        await db.customer_by_number("9999")
+
+
+async def test_accounts_have_integer_cent_balances(db: Database) -> None:
+    alice = await db.customer_by_number("1001")
+    accounts = await db.accounts(alice.id)
+    assert [a.kind for a in accounts] == ["checking", "savings", "credit_card"]
+    checking, _, credit = accounts
+    assert checking.ledger_balance_cents == 452012
+    assert checking.available_balance_cents == 445812
+    assert checking.pending_cents == -6200
+    assert credit.available_credit_cents == 415450
+    assert all(isinstance(a.ledger_balance_cents, int) for a in accounts)
+
+
+async def test_transactions_latest_and_filters(db: Database) -> None:
+    alice = await db.customer_by_number("1001")
+    latest = await db.transactions(alice.id)
+    assert len(latest) == 3
+    assert [t.occurred_at for t in latest] == sorted((t.occurred_at for t in latest), reverse=True)
+    uber = await db.transactions(alice.id, merchant="uber", limit=10)
+    assert [t.merchant for t in uber] == ["Uber"]
+    big = await db.transactions(alice.id, min_amount_cents=100000, limit=10)
+    assert {t.merchant for t in big} == {"Acme Corp Payroll", "Parkside Apartments"}
+    credit = await db.transactions(alice.id, account_kind="credit_card", limit=10)
+    assert {t.account_kind for t in credit} == {"credit_card"}
+    recent = await db.transactions(alice.id, days_back=4, limit=20)
+    assert "Netflix" not in {t.merchant for t in recent}
+    # LIKE wildcards in user text are literals, not patterns.
+    assert await db.transactions(alice.id, merchant="%", limit=10) == []
+
+
+async def test_transactions_never_cross_customers(db: Database) -> None:
+    alice = await db.customer_by_number("1001")
+    ben = await db.customer_by_number("1002")
+    ben_txn = (await db.transactions(ben.id, limit=1))[0]
+    with pytest.raises(NotFound):
+        await db.transaction_for_customer(alice.id, ben_txn.id)
+    ben_card = (await db.cards(ben.id))[0]
+    with pytest.raises(NotFound):
+        await db.set_card_status(
+            alice.id, ben_card.id, "locked", reason="x", actor="test", idempotency_key="k-x"
+        )
+
+
+async def test_lock_card_twice_with_same_key_writes_one_event(db: Database) -> None:
+    alice = await db.customer_by_number("1001")
+    card = (await db.cards(alice.id))[0]
+    first = await db.set_card_status(
+        alice.id, card.id, "locked", reason="caller request", actor="test", idempotency_key="k1"
+    )
+    again = await db.set_card_status(
+        alice.id, card.id, "locked", reason="caller request", actor="test", idempotency_key="k1"
+    )
+    other_key = await db.set_card_status(
+        alice.id, card.id, "locked", reason="caller request", actor="test", idempotency_key="k2"
+    )
+    assert first.change is CardChange.CHANGED and first.card.status == "locked"
+    assert again.change is CardChange.REPLAYED
+    assert other_key.change is CardChange.ALREADY
+    assert len(await db.card_events(card.id)) == 1
+
+
+async def test_lost_card_cannot_be_unlocked(db: Database) -> None:
+    alice = await db.customer_by_number("1001")
+    card = (await db.cards(alice.id))[0]
+    await db.set_card_status(alice.id, card.id, "lost", reason="r", actor="t", idempotency_key="a")
+    result = await db.set_card_status(
+        alice.id, card.id, "active", reason="r", actor="t", idempotency_key="b"
+    )
+    assert result.change is CardChange.NOT_ALLOWED and result.card.status == "lost"
+
+
+async def test_pin_check_locks_after_three_failures_and_persists(
+    db: Database, dsn: str
+) -> None:
+    assert (await db.verify_pin("1002", "0000")).status is VerificationStatus.WRONG_PIN
+    second = await db.verify_pin("1002", "1111")
+    assert second.status is VerificationStatus.WRONG_PIN and second.attempts_left == 1
+    third = await db.verify_pin("1002", "2222")
+    assert third.status is VerificationStatus.LOCKED
+    # Even the right PIN is refused while locked, from a brand-new pool (persisted, not memory).
+    other = await Database.connect(dsn)
+    try:
+        locked = await other.verify_pin("1002", "5678")
+        assert locked.status is VerificationStatus.LOCKED
+        assert locked.locked_until is not None
+        # After 15 minutes the right PIN works again.
+        later = locked.locked_until + timedelta(seconds=1)
+        ok = await other.verify_pin("1002", "5678", now=later)
+        assert ok.status is VerificationStatus.VERIFIED and ok.customer is not None
+    finally:
+        await other.close()
+
+
+async def test_pin_check_right_pin_resets_counter(db: Database) -> None:
+    await db.verify_pin("1001", "9999")
+    assert (await db.verify_pin("1001", "1234")).status is VerificationStatus.VERIFIED
+    assert (await db.verify_pin("1001", "9999")).attempts_left == 2
+
+
+async def test_unknown_or_malformed_customer_number(db: Database) -> None:
+    assert (await db.verify_pin("424242", "1234")).status is VerificationStatus.UNKNOWN_CUSTOMER
+    assert (await db.verify_pin("1001'; DROP TABLE x", "1")).status is (
+        VerificationStatus.UNKNOWN_CUSTOMER
+    )
+
+
+async def test_cases_are_idempotent(db: Database) -> None:
+    ben = await db.customer_by_number("1002")
+    txn = (await db.transactions(ben.id, limit=1))[0]
+    first = await db.open_case(
+        ben.id, "dispute", summary="not mine", idempotency_key="d1", transaction_id=txn.id
+    )
+    dup = await db.open_case(
+        ben.id, "dispute", summary="not mine", idempotency_key="d2", transaction_id=txn.id
+    )
+    assert first.created and not dup.created and dup.id == first.id
+    assert len(await db.cases(ben.id)) == 1
+
+
+async def test_audit_tables_are_append_only(db: Database, dsn: str) -> None:
+    await db.append_handoff_audit([{
+        "session_id": "s1", "seq": 1, "from_agent": "greeter", "to_agent": "balance",
+        "reason": "r", "intent": "balance", "assurance": "pin", "context_policy": "brief",
+        "outcome": "accepted", "rejection_reason": None, "duration_ms": 1.0,
+    }])
+    # As the application role (what Database runs as) and even as the owning superuser.
+    async with db.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT current_user") == "bank_app"
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("UPDATE handoff_audit SET outcome = 'rejected'")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("DELETE FROM card_events")
+    owner = await asyncpg.connect(dsn)
+    try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+            await owner.execute("DELETE FROM handoff_audit")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+            await owner.execute("TRUNCATE handoff_audit")
+    finally:
+        await owner.close()
+    assert len(await db.handoff_audit("s1")) == 1
+
+
+async def test_transient_error_is_retried(pg_server: EmbeddedPostgres, dsn: str) -> None:
+    """The server really restarts between two calls; the second call still succeeds."""
+    db = await Database.connect(dsn, retry_budget_s=10.0)
+    try:
+        alice = await db.customer_by_number("1001")
+        pg_server.stop()
+        pg_server.start()
+        assert len(await db.accounts(alice.id)) == 3
+    finally:
+        await db.close()
+
+
+async def test_permanent_outage_is_a_clear_exception(pg_server: EmbeddedPostgres, dsn: str) -> None:
+    db = await Database.connect(dsn, retry_budget_s=0.5)
+    try:
+        pg_server.stop()
+        with pytest.raises(DatabaseUnavailable):
+            await db.customer_by_number("1001")
+    finally:
+        pg_server.start()
+        await db.close()
+
+
+async def test_connect_to_nothing_is_a_clear_exception() -> None:
+    with pytest.raises(DatabaseUnavailable):
+        await Database.connect("postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_money_formatting() -> None:
+    assert format_cents(450012) == "$4,500.12"
+    assert format_cents(-1200) == "-$12.00"
+    assert speak_cents(450012) == "four thousand five hundred dollars and twelve cents"
+    assert speak_cents(100) == "one dollar"
+    assert speak_cents(5) == "five cents"
+    assert speak_cents(-2310) == "minus twenty-three dollars and ten cents"
+    assert speak_cents(123456789) == (
+        "one million two hundred thirty-four thousand five hundred sixty-seven dollars "
+        "and eighty-nine cents"
+    )

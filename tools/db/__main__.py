@@ -1,0 +1,56 @@
+"""`python -m tools.db migrate | seed --demo [--reset] | seed --synthetic N | smoke | url`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import time
+
+from .database import Database
+from .embedded import database_url
+from .migrate import migrate
+from .seed import seed_demo, seed_synthetic
+
+
+async def _main(args: argparse.Namespace) -> None:
+    dsn = database_url()
+    if args.command == "url":
+        print(dsn)
+        return
+    applied = await migrate(dsn)
+    print(f"migrations applied: {', '.join(applied) or 'none (up to date)'}")
+    if args.command == "seed":
+        if args.demo:
+            written = await seed_demo(dsn, reset=args.reset)
+            print(f"demo customers written: {', '.join(written) or 'none (already present)'}")
+        if args.synthetic:
+            started = time.perf_counter()
+            await seed_synthetic(dsn, args.synthetic)
+            print(f"synthetic customers: {args.synthetic} in {time.perf_counter() - started:.1f}s")
+    if args.command == "smoke":
+        db = await Database.connect(dsn)
+        try:
+            customer = await db.customer_by_number("1001")
+            accounts = await db.accounts(customer.id)
+            print(f"smoke ok: customer {customer.customer_number} has {len(accounts)} accounts")
+        finally:
+            await db.close()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    parser = argparse.ArgumentParser(prog="python -m tools.db")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate")
+    sub.add_parser("url")
+    sub.add_parser("smoke")
+    seed = sub.add_parser("seed")
+    seed.add_argument("--demo", action="store_true")
+    seed.add_argument("--reset", action="store_true", help="restore demo customers' state")
+    seed.add_argument("--synthetic", type=int, default=0, metavar="N")
+    asyncio.run(_main(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

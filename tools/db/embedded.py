@@ -1,0 +1,61 @@
+"""The project's own Postgres, used when DATABASE_URL is not set.
+
+`pgserver` ships real PostgreSQL binaries on PyPI; the cluster lives in a project-local
+directory (`.data/pg` by default) so demo data survives restarts."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger("bank.db.embedded")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATA_DIR = PROJECT_ROOT / ".data" / "pg"
+
+
+class EmbeddedPostgres:
+    """A pgserver-managed cluster that can also be stopped and started again (fault tests)."""
+
+    def __init__(self, data_dir: Path, *, cleanup_mode: str | None = "stop") -> None:
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import pgserver  # imported lazily: only needed without DATABASE_URL
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_dir
+        self._server: Any = pgserver.get_server(data_dir, cleanup_mode=cleanup_mode)
+
+    @property
+    def dsn(self) -> str:
+        return str(self._server.get_uri())
+
+    def dsn_for(self, database: str) -> str:
+        return self.dsn.replace("/postgres?", f"/{database}?")
+
+    def stop(self) -> None:
+        """Really stop the server (fast shutdown: live connections are cut)."""
+        from pgserver import pg_ctl
+
+        # pgserver runs postgres as its own system user when we are root; pg_ctl must too.
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._server.system_user)
+
+    def start(self) -> None:
+        self._server.ensure_postgres_running()
+
+    def cleanup(self) -> None:
+        self._server.cleanup()
+
+
+def database_url() -> str:
+    """DATABASE_URL if set, else the embedded server's (started on first use)."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    data_dir = Path(os.environ.get("BANK_PGDATA", str(DEFAULT_DATA_DIR)))
+    # cleanup_mode=None: keep the demo server up for later runs; it is cheap to reuse.
+    server = EmbeddedPostgres(data_dir, cleanup_mode=None)
+    return server.dsn

@@ -1,0 +1,278 @@
+"""`BankAgent`: what every agent of the desk shares: instructions from prompts, graph-driven
+transfer tools, the one-opening-line rule, and the identity guard for sensitive tools."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from livekit.agents import Agent, RunContext, ToolError, function_tool, llm
+
+from handoffs import (
+    DISPLAY_NAMES,
+    EDGES,
+    GREETER,
+    HUMAN,
+    CallbackEscalation,
+    carried_context,
+    decide_handoff,
+    save_checkpoint,
+    transfer_tool_name,
+)
+from handoffs.engine import audit_log
+from shared_state import HandoffBrief, Intent, Principal, SessionState, SuspectTransaction
+from tools.db import DatabaseUnavailable, NotFound
+
+from .prompts import instructions_for, prompt
+
+logger = logging.getLogger("bank.agents")
+
+UNAVAILABLE = (
+    "I'm sorry, I can't reach your accounts right now. Nothing has been changed. "
+    "Please try again in a moment, or I can connect you with a person."
+)
+
+_INTENT_FOR_TARGET: dict[str, Intent] = {
+    "balance": Intent.BALANCE,
+    "transactions": Intent.TRANSACTIONS,
+    "card_security": Intent.CARD_SECURITY,
+    "human": Intent.HUMAN,
+}
+
+
+class BankAgent(Agent):
+    agent_id: ClassVar[str]
+
+    def __init__(self, *, chat_ctx: llm.ChatContext | None = None) -> None:
+        tools = [make_transfer_tool(target) for target in sorted(EDGES.get(self.agent_id, ()))]
+        super().__init__(
+            id=self.agent_id,
+            instructions=instructions_for(self.agent_id),
+            chat_ctx=chat_ctx,
+            tools=list(tools),
+        )
+
+    @property
+    def state(self) -> SessionState:
+        return self.session.userdata  # type: ignore[no-any-return]
+
+    async def on_enter(self) -> None:
+        state = self.state
+        state.current_agent = self.agent_id
+        if state.on_agent_changed is not None:
+            try:
+                await state.on_agent_changed(self.agent_id)
+            except Exception:  # the room attribute is cosmetic: never break the call for it
+                logger.warning("could not publish current agent", exc_info=True)
+        await self.speak_opening()
+
+    async def speak_opening(self) -> None:
+        """Exactly one line that continues the conversation (overridden by the greeter)."""
+        brief = self.state.brief
+        from_desk = DISPLAY_NAMES.get(brief.from_agent or GREETER, "the front desk")
+        self.session.generate_reply(
+            instructions=prompt("opening").format(
+                from_desk=from_desk, this_desk=DISPLAY_NAMES[self.agent_id]
+            ),
+            tool_choice="auto",
+        )
+
+
+def require_principal(ctx: RunContext[SessionState], *, action: str) -> Principal:
+    """The identity guard of every sensitive tool: the principal comes from the session,
+    never from the model. Refuses with a clear spoken reason and records the attempt."""
+    state = ctx.userdata
+    principal = state.principal
+    if principal is None or not state.is_verified:
+        audit_refusal(state, kind="refused_unverified", detail=action)
+        raise ToolError(
+            "I can't do that yet: the caller is not verified. Nothing was shared or changed. "
+            "They need to verify with their customer number and PIN at the front desk first."
+        )
+    return principal
+
+
+def audit_refusal(state: SessionState, *, kind: str, detail: str) -> None:
+    """Record a refused attempt in security_events without blocking the caller's turn."""
+    import asyncio
+
+    if state.db is None:
+        return
+    principal = state.principal
+
+    async def write() -> None:
+        assert state.db is not None
+        try:
+            await state.db.record_security_event(
+                session_id=state.session_id,
+                customer_id=principal.customer_id if principal else None,
+                kind=kind,
+                detail=detail[:200],
+                channel=state.channel,
+            )
+        except Exception:
+            logger.warning("security event not recorded", extra={"kind": kind})
+
+    task = asyncio.get_running_loop().create_task(write())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+_background: set[Any] = set()
+
+
+async def flush_background() -> None:
+    """Wait for queued audit writes (tests and session shutdown)."""
+    import asyncio
+
+    while _background:
+        await asyncio.gather(*list(_background), return_exceptions=True)
+
+
+def make_transfer_tool(target: str) -> llm.FunctionTool:
+    """One transfer tool per outgoing edge of the graph: an agent only ever sees the tools
+    for the edges it has. The policy still re-checks every call in code."""
+    if target == HUMAN:
+        return function_tool(
+            _transfer_to_human,
+            name=transfer_tool_name(HUMAN),
+            description="Connect the caller with a person from the bank's team when they ask "
+            "for one or when you cannot help.\n\nArgs:\n    reason: why, in a few words",
+        )
+    if target == "card_security":
+        return function_tool(
+            _transfer_to_card_security,
+            name=transfer_tool_name(target),
+            description="Hand the caller to card security: lost, stolen or suspicious cards, "
+            "locking/unlocking, disputes, and charges they do not recognise.\n\nArgs:\n"
+            "    reason: why, in a few words\n"
+            "    merchant: merchant of a charge the caller does not recognise, if any\n"
+            "    transaction_ref: reference number of that charge, if known",
+        )
+
+    async def transfer(ctx: RunContext[SessionState], reason: str = "") -> Any:
+        return await handoff(ctx, target, reason=reason)
+
+    return function_tool(
+        transfer,
+        name=transfer_tool_name(target),
+        description=f"Hand the caller to {DISPLAY_NAMES[target]}.\n\nArgs:\n"
+        "    reason: why, in a few words",
+    )
+
+
+async def _transfer_to_card_security(
+    ctx: RunContext[SessionState],
+    reason: str = "",
+    merchant: str | None = None,
+    transaction_ref: int | None = None,
+) -> Any:
+    suspect = None
+    if merchant or transaction_ref:
+        suspect = await _resolve_suspect(ctx.userdata, merchant, transaction_ref)
+    intent = Intent.SUSPICIOUS_CHARGE if suspect else Intent.CARD_SECURITY
+    return await handoff(ctx, "card_security", reason=reason, intent=intent, suspect=suspect)
+
+
+async def _transfer_to_human(ctx: RunContext[SessionState], reason: str = "") -> str:
+    return await escalate_to_human(ctx, reason=reason or "caller asked for a person")
+
+
+async def _resolve_suspect(
+    state: SessionState, merchant: str | None, transaction_ref: int | None
+) -> SuspectTransaction | None:
+    """Find the charge the caller means, only among the verified customer's transactions."""
+    principal = state.principal
+    if principal is None or state.db is None:
+        return None
+    try:
+        if transaction_ref is not None:
+            txn = await state.db.transaction_for_customer(principal.customer_id, transaction_ref)
+        else:
+            matches = await state.db.transactions(
+                principal.customer_id, merchant=(merchant or "")[:60], limit=1
+            )
+            if not matches:
+                return None
+            txn = matches[0]
+        card = await state.db.card_for_account(principal.customer_id, txn.account_id)
+    except (NotFound, DatabaseUnavailable):
+        return None
+    return SuspectTransaction(
+        transaction_id=txn.id,
+        merchant=txn.merchant,
+        amount_cents=txn.amount_cents,
+        occurred_on=txn.occurred_at.date().isoformat(),
+        card_last_four=card.last_four if card else None,
+    )
+
+
+async def handoff(
+    ctx: RunContext[SessionState],
+    target: str,
+    *,
+    reason: str,
+    intent: Intent | None = None,
+    suspect: SuspectTransaction | None = None,
+) -> Any:
+    """Ask the policy; on acceptance return the next agent *bare* so the old agent says
+    nothing and the new one speaks exactly one opening line."""
+    state = ctx.userdata
+    current = ctx.session.current_agent
+    from_agent = getattr(current, "agent_id", None)
+    facts = []
+    if state.principal is not None:
+        facts.append(f"caller verified as {state.principal.first_name} ({state.assurance.value})")
+    brief = HandoffBrief(
+        intent=intent or _INTENT_FOR_TARGET.get(target),
+        from_agent=from_agent,
+        verified_facts=facts,
+        open_question=(reason or None),
+        suspect_transaction=suspect,
+    )
+    plan = await decide_handoff(
+        state, from_agent=from_agent, to_agent=target, reason=reason or "requested", brief=brief
+    )
+    if plan.target is None:
+        raise ToolError(_rejection_message(plan, target))
+    if plan.target == HUMAN:
+        return await escalate_to_human(ctx, reason="loop guard: repeated failed transfers")
+    await save_checkpoint(state)
+    return build_agent(plan.target, carried_context(current.chat_ctx, plan.brief or brief))
+
+
+def _rejection_message(plan: Any, target: str) -> str:
+    rejection = plan.decision.rejection
+    if rejection is not None and rejection.value == "verification_required":
+        return (
+            f"Not transferred: the caller must be verified before {DISPLAY_NAMES[target]}. "
+            "Ask for their customer number and PIN and call verify_identity; once verified "
+            "they will be connected automatically."
+        )
+    if rejection is not None and rejection.value == "edge_not_allowed":
+        return (
+            f"Not transferred: {DISPLAY_NAMES[target]} cannot be reached directly from here. "
+            "Use transfer_to_greeter so the front desk can help."
+        )
+    if rejection is not None and rejection.value == "same_agent":
+        return "Not transferred: the caller is already with this desk. Help them here."
+    return "Not transferred. Ask the caller, in one short question, what they need."
+
+
+async def escalate_to_human(ctx: RunContext[SessionState], *, reason: str) -> str:
+    state = ctx.userdata
+    current = ctx.session.current_agent
+    from_agent = getattr(current, "agent_id", None)
+    brief = HandoffBrief(intent=Intent.HUMAN, from_agent=from_agent, open_question=reason)
+    await decide_handoff(state, from_agent=from_agent, to_agent=HUMAN, reason=reason, brief=brief)
+    escalation = state.escalation or CallbackEscalation()
+    summary = f"Caller escalated from {from_agent}: {reason}"
+    result = await escalation.escalate(state, summary)
+    await audit_log(state).flush()
+    return result.spoken
+
+
+def build_agent(agent_id: str, chat_ctx: llm.ChatContext | None) -> Agent:
+    from .registry import AGENTS
+
+    return AGENTS[agent_id](chat_ctx=chat_ctx)

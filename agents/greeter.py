@@ -1,0 +1,85 @@
+"""The Greeter: greets once, triages, verifies identity, and hands off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from livekit.agents import RunContext, ToolError, function_tool
+
+from handoffs import GREETER
+from shared_state import SessionState
+
+from .base import BankAgent, handoff
+from .prompts import prompt
+from .verification import VerificationRefused, verify_customer
+
+GREETING = (
+    "Hello, you're through to Northwind Bank. I can help with your balance, recent "
+    "transactions, or card security. What can I do for you today?"
+)
+GREETING_APP = (
+    "Hi {name}, you're through to Northwind Bank, and you're signed in through the app. "
+    "I can help with your balance, recent transactions, or card security. What can I do for you?"
+)
+GREETING_SIP_CANDIDATE = (
+    "Hello, you're through to Northwind Bank. I can help with your balance, recent "
+    "transactions, or card security. To get started, please key in your PIN followed by the "
+    "pound key, or tell me your customer number and PIN."
+)
+
+
+class Greeter(BankAgent):
+    agent_id = GREETER
+
+    async def speak_opening(self) -> None:
+        state = self.state
+        if not state.greeted:
+            state.greeted = True
+            if state.principal is not None and state.channel == "app":
+                text = GREETING_APP.format(name=state.principal.first_name)
+            elif state.channel == "sip" and state.caller.candidate_customer_id is not None:
+                text = GREETING_SIP_CANDIDATE
+            else:
+                text = GREETING
+            # Fixed text, no LLM round trip: the first words are instant and deterministic.
+            self.session.say(text)
+            return
+        brief = state.brief
+        open_q = f"Context: {brief.open_question}. " if brief and brief.open_question else ""
+        self.session.generate_reply(
+            instructions=prompt("returning").format(
+                from_desk=(brief.from_agent if brief and brief.from_agent else "a specialist"),
+                open_question_line=open_q,
+            ),
+            tool_choice="none",
+        )
+
+    @function_tool
+    async def verify_identity(
+        self, ctx: RunContext[SessionState], customer_number: str, pin: str
+    ) -> Any:
+        """Verify the caller's identity with their customer number and PIN.
+
+        Args:
+            customer_number: the caller's customer number (digits)
+            pin: the caller's PIN (4 to 8 digits)
+        """
+        state = ctx.userdata
+        try:
+            customer = await verify_customer(state, customer_number, pin)
+        except VerificationRefused as refusal:
+            raise ToolError(str(refusal)) from None
+        from handoffs import save_checkpoint
+
+        await save_checkpoint(state)
+        pending = state.pending_intent
+        if pending is not None:
+            state.pending_intent = None
+            target = "card_security" if pending.value == "suspicious_charge" else pending.value
+            if target in ("balance", "transactions", "card_security"):
+                # Continue to what they asked for before verifying, without asking again.
+                return await handoff(ctx, target, reason="continuing after verification")
+        return (
+            f"Verified: the caller is {customer.first_name}. Thank them by name and ask what "
+            "they need: balance, transactions, or card security."
+        )

@@ -1,0 +1,101 @@
+"""`new_session`: the one AgentSession of a call, wired with the desk's session-level
+guards: caller-turn counting, PIN redaction, and auditing of transfers to agents the
+current agent has no edge to (a manipulated model calling a tool it was never given)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from livekit.agents import AgentSession, llm
+from livekit.agents.voice.events import ConversationItemAddedEvent, FunctionToolsExecutedEvent
+
+
+from handoffs.engine import decide_handoff
+from shared_state import HandoffBrief, SessionState
+
+from .base import audit_refusal
+from .verification import redact_pin_from_context
+
+logger = logging.getLogger("bank.session")
+
+_SESSION_TASKS: set[asyncio.Task[Any]] = set()
+
+
+def new_session(
+    state: SessionState,
+    *,
+    llm: llm.LLM | llm.RealtimeModel,
+    stt: Any = None,
+    tts: Any = None,
+    vad: Any = None,
+    turn_detection: Any = None,
+    max_tool_steps: int = 4,
+) -> AgentSession[SessionState]:
+    """Build the session every agent of this call runs in. No tool is registered
+    session-wide: each agent carries only its own tools."""
+    kwargs: dict[str, Any] = {}
+    if stt is not None:
+        kwargs["stt"] = stt
+    if tts is not None:
+        kwargs["tts"] = tts
+    session = AgentSession[SessionState](
+        llm=llm,
+        vad=vad,
+        turn_handling={"turn_detection": turn_detection},
+        userdata=state,
+        max_tool_steps=max_tool_steps,
+        **kwargs,
+    )
+    attach_guards(session, state)
+    return session
+
+
+def attach_guards(session: AgentSession[SessionState], state: SessionState) -> None:
+    @session.on("conversation_item_added")
+    def _count_turns(ev: ConversationItemAddedEvent) -> None:
+        item = ev.item
+        if isinstance(item, llm.ChatMessage) and item.role == "user":
+            state.user_turns += 1
+
+    @session.on("function_tools_executed")
+    def _after_tools(ev: FunctionToolsExecutedEvent) -> None:
+        for call, output in ev.zipped():
+            if call.name == "verify_identity":
+                redact_pin_from_context(session, call)
+            if output.is_error and str(output.output).startswith("Unknown function"):
+                _on_unknown_tool(session, state, call.name)
+
+    @session.on("close")
+    def _on_close(_: Any) -> None:
+        if state.audit is not None and state.audit.pending:
+            task = asyncio.get_running_loop().create_task(state.audit.flush())
+            _SESSION_TASKS.add(task)
+            task.add_done_callback(_SESSION_TASKS.discard)
+
+
+def _on_unknown_tool(session: AgentSession[SessionState], state: SessionState, name: str) -> None:
+    current = getattr(session.current_agent, "agent_id", None)
+    if name.startswith("transfer_to_"):
+        target = name.removeprefix("transfer_to_")[:40]
+
+        async def record() -> None:
+            await decide_handoff(
+                state,
+                from_agent=current,
+                to_agent=target,
+                reason="model called a transfer tool this agent does not have",
+                brief=HandoffBrief(from_agent=current),
+            )
+
+        task = asyncio.get_running_loop().create_task(record())
+        _SESSION_TASKS.add(task)
+        task.add_done_callback(_SESSION_TASKS.discard)
+    else:
+        audit_refusal(state, kind="tool_not_available", detail=f"{current}:{name[:60]}")
+
+
+async def drain_session_tasks() -> None:
+    while _SESSION_TASKS:
+        await asyncio.gather(*list(_SESSION_TASKS), return_exceptions=True)

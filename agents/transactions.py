@@ -1,0 +1,73 @@
+"""The transactions desk."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from livekit.agents import RunContext, ToolError, function_tool
+
+from handoffs import TRANSACTIONS
+from shared_state import SessionState
+from tools.db import DatabaseUnavailable
+
+from .base import UNAVAILABLE, BankAgent, require_principal
+from .speech import describe_transaction
+
+AccountChoice = Literal["all", "checking", "savings", "credit_card"]
+MAX_COUNT = 20
+MAX_DAYS = 366
+MAX_AMOUNT_DOLLARS = 10_000_000
+
+
+class TransactionsAgent(BankAgent):
+    agent_id = TRANSACTIONS
+
+    @function_tool
+    async def get_transactions(
+        self,
+        ctx: RunContext[SessionState],
+        account: AccountChoice = "all",
+        count: int = 3,
+        days_back: int | None = None,
+        merchant: str | None = None,
+        min_amount: float | None = None,
+    ) -> str:
+        """Look up the verified caller's recent transactions, newest first.
+
+        Args:
+            account: all, checking, savings or credit_card
+            count: how many transactions (1 to 20, default 3)
+            days_back: only transactions from the last N days
+            merchant: only transactions whose merchant name contains this text
+            min_amount: only transactions of at least this many dollars
+        """
+        principal = require_principal(ctx, action="get_transactions")
+        if not 1 <= count <= MAX_COUNT:
+            raise ToolError(f"count must be between 1 and {MAX_COUNT}.")
+        if days_back is not None and not 1 <= days_back <= MAX_DAYS:
+            raise ToolError(f"days_back must be between 1 and {MAX_DAYS}.")
+        if min_amount is not None and not 0 <= min_amount <= MAX_AMOUNT_DOLLARS:
+            raise ToolError("min_amount must be a dollar amount between 0 and 10 million.")
+        if merchant is not None:
+            merchant = merchant.strip()
+            if not merchant or len(merchant) > 60 or not merchant.isprintable():
+                raise ToolError("merchant must be a short merchant name.")
+        db = ctx.userdata.db
+        assert db is not None
+        try:
+            rows = await db.transactions(
+                principal.customer_id,
+                account_kind=None if account == "all" else account,
+                limit=count,
+                days_back=days_back,
+                merchant=merchant,
+                min_amount_cents=round(min_amount * 100) if min_amount is not None else None,
+            )
+        except DatabaseUnavailable:
+            raise ToolError(UNAVAILABLE) from None
+        if not rows:
+            return "No transactions match that request."
+        lead = "Your most recent transaction is" if len(rows) == 1 else (
+            f"Your {len(rows)} most recent matching transactions are"
+        )
+        return f"{lead}: " + "; ".join(describe_transaction(t) for t in rows) + "."

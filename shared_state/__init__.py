@@ -1,0 +1,29 @@
+"""The typed state every agent of one call shares."""
+
+from .state import (
+    Assurance,
+    CallerHints,
+    Channel,
+    HandoffBrief,
+    HandoffRecord,
+    Intent,
+    PendingConfirmation,
+    Principal,
+    SessionState,
+    SuspectTransaction,
+    now_iso,
+)
+
+__all__ = [
+    "Assurance",
+    "CallerHints",
+    "Channel",
+    "HandoffBrief",
+    "HandoffRecord",
+    "Intent",
+    "PendingConfirmation",
+    "Principal",
+    "SessionState",
+    "SuspectTransaction",
+    "now_iso",
+]

@@ -1,0 +1,244 @@
+"""`SessionState`: the one typed object every agent of a call shares
+(`AgentSession[SessionState].userdata`).
+
+Identity lives here and only here. The verified principal has no public setter: it is bound
+by `agents.verification` after an in-code PIN check, or by the agent server from a signed
+app token. Tools read the principal from this object, never from LLM arguments."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from handoffs.audit import AuditLog
+    from handoffs.escalation import HumanEscalation
+    from tools.db import Database
+
+Channel = Literal["app", "sip", "console"]
+
+
+class Assurance(StrEnum):
+    """How sure we are who the caller is. Ordered: NONE < CALLER_ID < PIN/APP_AUTH."""
+
+    NONE = "none"
+    CALLER_ID = "caller-id"  # the phone number matches a customer: never enough for data
+    PIN = "pin"  # customer number + PIN checked in code
+    APP_AUTH = "app-auth"  # signed in to the app; the token service signed the claim
+
+    @property
+    def rank(self) -> int:
+        return {"none": 0, "caller-id": 1, "pin": 2, "app-auth": 2}[self.value]
+
+
+class Intent(StrEnum):
+    BALANCE = "balance"
+    TRANSACTIONS = "transactions"
+    CARD_SECURITY = "card_security"
+    SUSPICIOUS_CHARGE = "suspicious_charge"
+    HUMAN = "human"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Principal:
+    customer_id: int
+    customer_number: str
+    first_name: str
+    assurance: Assurance
+    verified_at: str  # ISO timestamp
+
+
+@dataclass
+class CallerHints:
+    """Unverified hints about the caller. Useful for routing, never for authorisation."""
+
+    phone_number: str | None = None
+    app_user: str | None = None
+    candidate_customer_id: int | None = None  # caller-id match, assurance CALLER_ID at most
+    participant_identity: str | None = None
+
+
+@dataclass
+class SuspectTransaction:
+    """A charge the caller does not recognise, carried from transactions to card security."""
+
+    transaction_id: int
+    merchant: str
+    amount_cents: int
+    occurred_on: str  # ISO date
+    card_last_four: str | None
+
+
+@dataclass
+class HandoffBrief:
+    """What the next agent needs so it never re-asks: the intent, facts already verified
+    in code, the caller's open question. No balances, card numbers or PINs."""
+
+    intent: Intent | None = None
+    from_agent: str | None = None
+    verified_facts: list[str] = field(default_factory=list)
+    open_question: str | None = None
+    suspect_transaction: SuspectTransaction | None = None
+
+    def render(self) -> str:
+        """A compact, machine- and model-readable form placed in the next agent's context."""
+        parts = [f"intent={self.intent.value if self.intent else 'unknown'}"]
+        if self.from_agent:
+            parts.append(f"from={self.from_agent}")
+        if self.suspect_transaction:
+            st = self.suspect_transaction
+            parts.append(
+                f"suspect_transaction_ref={st.transaction_id}; merchant={st.merchant}; "
+                f"date={st.occurred_on}; card_last_four={st.card_last_four or 'unknown'}"
+            )
+        if self.verified_facts:
+            parts.append("facts=" + " | ".join(self.verified_facts))
+        if self.open_question:
+            parts.append(f"open_question={self.open_question}")
+        return "; ".join(parts)
+
+
+@dataclass
+class HandoffRecord:
+    seq: int
+    from_agent: str | None
+    to_agent: str
+    outcome: Literal["accepted", "rejected"]
+    reason: str
+    at: str
+    user_turn: int = 0  # the caller turn during which the handoff happened (loop guard)
+
+
+@dataclass
+class PendingConfirmation:
+    """A write the caller must confirm on their very next turn (e.g. locking a card)."""
+
+    action: Literal["lock", "unlock", "lost", "stolen"]
+    card_id: int
+    card_last_four: str
+    asked_on_turn: int
+
+
+@dataclass
+class SessionState:
+    db: Database | None = None
+    channel: Channel = "console"
+    session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    room_name: str | None = None
+    caller: CallerHints = field(default_factory=CallerHints)
+    verification_attempts: int = 0
+    pending_intent: Intent | None = None
+    brief: HandoffBrief | None = None
+    handoff_history: list[HandoffRecord] = field(default_factory=list)
+    current_agent: str | None = None
+    greeted: bool = False
+    user_turns: int = 0
+    pending_confirmation: PendingConfirmation | None = None
+    loop_guard_trips: int = 0
+    # Handles, never checkpointed: the audit writer, how to reach a human on this channel,
+    # and a callback that tells the room which specialist is on the line.
+    audit: AuditLog | None = None
+    escalation: HumanEscalation | None = None
+    on_agent_changed: Callable[[str], Awaitable[None]] | None = None
+    _principal: Principal | None = None
+
+    # -- identity ---------------------------------------------------------------------------
+
+    @property
+    def principal(self) -> Principal | None:
+        return self._principal
+
+    @property
+    def assurance(self) -> Assurance:
+        if self._principal is not None:
+            return self._principal.assurance
+        if self.caller.candidate_customer_id is not None:
+            return Assurance.CALLER_ID
+        return Assurance.NONE
+
+    @property
+    def is_verified(self) -> bool:
+        return self._principal is not None and self._principal.assurance.rank >= 2
+
+    def _bind_principal(self, principal: Principal) -> None:
+        """Only `agents.verification` and the agent server's signed-token path call this."""
+        if self._principal is not None and self._principal.customer_id != principal.customer_id:
+            # One call, one customer: a second identity would mix two customers' data.
+            raise PermissionError("this session is already bound to another customer")
+        self._principal = principal
+
+    # -- checkpointing ------------------------------------------------------------------------
+
+    def to_checkpoint(self) -> dict[str, Any]:
+        """Everything needed to resume on another worker, without the DB handle."""
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name in _HANDLES:
+                continue
+            value = getattr(self, f.name)
+            if is_dataclass(value) and not isinstance(value, type):
+                value = asdict(value, dict_factory=_plain)
+            elif isinstance(value, list):
+                value = [asdict(v, dict_factory=_plain) if is_dataclass(v) else v for v in value]
+            elif isinstance(value, StrEnum):
+                value = value.value
+            data[f.name.lstrip("_")] = value
+        return data
+
+    @classmethod
+    def from_checkpoint(cls, data: dict[str, Any], *, db: Database | None) -> SessionState:
+        principal = data.get("principal")
+        brief = data.get("brief")
+        pending = data.get("pending_confirmation")
+        state = cls(
+            db=db,
+            channel=data["channel"],
+            session_id=data["session_id"],
+            room_name=data.get("room_name"),
+            caller=CallerHints(**data.get("caller", {})),
+            verification_attempts=data.get("verification_attempts", 0),
+            pending_intent=Intent(data["pending_intent"]) if data.get("pending_intent") else None,
+            brief=_brief_from_dict(brief) if brief else None,
+            handoff_history=[HandoffRecord(**r) for r in data.get("handoff_history", [])],
+            current_agent=data.get("current_agent"),
+            greeted=data.get("greeted", False),
+            user_turns=data.get("user_turns", 0),
+            pending_confirmation=PendingConfirmation(**pending) if pending else None,
+            loop_guard_trips=data.get("loop_guard_trips", 0),
+        )
+        if principal:
+            state._principal = Principal(
+                customer_id=principal["customer_id"],
+                customer_number=principal["customer_number"],
+                first_name=principal["first_name"],
+                assurance=Assurance(principal["assurance"]),
+                verified_at=principal["verified_at"],
+            )
+        return state
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+_HANDLES = frozenset({"db", "audit", "escalation", "on_agent_changed"})
+
+
+def _plain(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {k: (v.value if isinstance(v, StrEnum) else v) for k, v in items}
+
+
+def _brief_from_dict(data: dict[str, Any]) -> HandoffBrief:
+    suspect = data.get("suspect_transaction")
+    return HandoffBrief(
+        intent=Intent(data["intent"]) if data.get("intent") else None,
+        from_agent=data.get("from_agent"),
+        verified_facts=list(data.get("verified_facts", [])),
+        open_question=data.get("open_question"),
+        suspect_transaction=SuspectTransaction(**suspect) if suspect else None,
+    )

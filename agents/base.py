@@ -4,6 +4,7 @@ transfer tools, the one-opening-line rule, and the identity guard for sensitive 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from livekit.agents import Agent, RunContext, ToolError, function_tool, llm
@@ -40,16 +41,31 @@ _INTENT_FOR_TARGET: dict[str, Intent] = {
 }
 
 
+# Per-agent voice (pipeline mode): set once per process by the agent server so each
+# desk sounds different and the caller hears the handoff. None: the session's TTS, if any.
+VoiceFactory = Callable[[str], Any]
+_voice_factory: VoiceFactory | None = None
+
+
+def configure_voices(factory: VoiceFactory | None) -> None:
+    global _voice_factory
+    _voice_factory = factory
+
+
 class BankAgent(Agent):
     agent_id: ClassVar[str]
 
     def __init__(self, *, chat_ctx: llm.ChatContext | None = None) -> None:
         tools = [make_transfer_tool(target) for target in sorted(EDGES.get(self.agent_id, ()))]
+        extra: dict[str, Any] = {}
+        if _voice_factory is not None:
+            extra["tts"] = _voice_factory(self.agent_id)
         super().__init__(
             id=self.agent_id,
             instructions=instructions_for(self.agent_id),
             chat_ctx=chat_ctx,
             tools=list(tools),
+            **extra,
         )
 
     @property

@@ -51,7 +51,9 @@ class Greeter(BankAgent):
                 from_desk=(brief.from_agent if brief and brief.from_agent else "a specialist"),
                 open_question_line=open_q,
             ),
-            tool_choice="none",
+            # Tools allowed: if the caller already said what they want next ("and my card
+            # is lost"), the greeter routes at once instead of asking again.
+            tool_choice="auto",
         )
 
     @function_tool

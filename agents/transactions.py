@@ -68,6 +68,6 @@ class TransactionsAgent(BankAgent):
         if not rows:
             return "No transactions match that request."
         lead = "Your most recent transaction is" if len(rows) == 1 else (
-            f"Your {len(rows)} most recent matching transactions are"
+            f"Your {len(rows)} most recent transactions are"
         )
         return f"{lead}: " + "; ".join(describe_transaction(t) for t in rows) + "."

@@ -1,0 +1,87 @@
+"""Model selection, by environment: `offline` (default without provider keys), `pipeline`
+(Deepgram STT -> OpenAI LLM -> ElevenLabs TTS, one voice per desk) or `realtime` (one OpenAI
+Realtime model shared by every agent so a handoff reuses the realtime session)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Mode = Literal["offline", "pipeline", "realtime"]
+MODES: tuple[Mode, ...] = ("offline", "pipeline", "realtime")
+
+PIPELINE_KEYS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "ELEVEN_API_KEY")
+REALTIME_KEYS = ("OPENAI_API_KEY",)
+
+# Distinct stock ElevenLabs voices so the caller hears each handoff (override per desk).
+DEFAULT_VOICES = {
+    "greeter": "21m00Tcm4TlvDq8ikWAM",
+    "balance": "AZnzlk1XvdvUeBnXmlld",
+    "transactions": "EXAVITQu4vr4xnSDxMaL",
+    "card_security": "ErXwobaYiN019PkySvjV",
+}
+
+
+class ConfigError(RuntimeError):
+    """A missing or wrong setting, with the variable's name in the message."""
+
+
+@dataclass
+class Models:
+    mode: Mode
+    llm: Any
+    stt: Any = None
+    vad: Any = None
+    turn_detection: Any = None
+
+    def voice_for(self, agent_id: str) -> Any:
+        """Per-desk TTS in pipeline mode; None otherwise (realtime speaks itself)."""
+        if self.mode != "pipeline":
+            return None
+        from livekit.plugins import elevenlabs
+
+        voice = os.environ.get(f"ELEVEN_VOICE_{agent_id.upper()}", DEFAULT_VOICES[agent_id])
+        return elevenlabs.TTS(voice_id=voice)
+
+
+def choose_mode(env: dict[str, str] | None = None) -> Mode:
+    env = dict(os.environ) if env is None else env
+    raw = env.get("BANK_MODEL_MODE", "").strip().lower()
+    if raw:
+        if raw not in MODES:
+            raise ConfigError(
+                f"BANK_MODEL_MODE={raw!r} is not one of {', '.join(MODES)}"
+            )
+        mode: Mode = raw  # type: ignore[assignment]
+    elif all(env.get(k) for k in PIPELINE_KEYS):
+        mode = "pipeline"
+    else:
+        mode = "offline"
+    required = {"offline": (), "pipeline": PIPELINE_KEYS, "realtime": REALTIME_KEYS}[mode]
+    for key in required:
+        if not env.get(key):
+            raise ConfigError(f"BANK_MODEL_MODE={mode} needs {key}; set it or use offline mode")
+    return mode
+
+
+def build_models(mode: Mode, *, vad: Any = None) -> Models:
+    """Construct the provider objects once per job. STT, VAD and the turn detector are
+    session-level so every agent shares them (a handoff opens no new STT stream)."""
+    if mode == "offline":
+        from .offline import OfflineBankLLM
+
+        return Models(mode, OfflineBankLLM())
+    if mode == "realtime":
+        from livekit.plugins import openai
+
+        model = os.environ.get("OPENAI_REALTIME_MODEL", "gpt-realtime")
+        return Models(mode, openai.realtime.RealtimeModel(model=model, voice="marin"))
+    from livekit.plugins import deepgram, openai
+
+    return Models(
+        mode,
+        llm=openai.LLM(model=os.environ.get("OPENAI_MODEL", "gpt-4.1-mini")),
+        stt=deepgram.STT(model="nova-3"),
+        vad=vad,
+    )

@@ -4,7 +4,12 @@ audit, escalation."""
 from .audit import AuditLog
 from .context import BRIEF_PREFIX, CONTEXT_POLICY, carried_context, mask_sensitive
 from .engine import HandoffPlan, audit_log, decide_handoff, save_checkpoint
-from .escalation import CallbackEscalation, EscalationResult, HumanEscalation
+from .escalation import (
+    CallbackEscalation,
+    EscalationResult,
+    HumanEscalation,
+    SipTransferEscalation,
+)
 from .graph import (
     BALANCE,
     CARD_SECURITY,
@@ -38,6 +43,7 @@ __all__ = [
     "HandoffPlan",
     "HumanEscalation",
     "Rejection",
+    "SipTransferEscalation",
     "audit_log",
     "carried_context",
     "decide",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from shared_state import SessionState
@@ -54,3 +55,48 @@ class CallbackEscalation:
             f"I've asked a member of our team to call you back; your case number is {case.id}. "
             "Is there anything else I can help with meanwhile?",
         )
+
+
+TransferFn = Callable[[str, str], Awaitable[object]]  # (participant identity, transfer_to)
+
+
+class SipTransferEscalation:
+    """SIP: cold-transfer the caller to `transfer_to` (tel:/sip: URI). With `warm=True` the
+    agent first speaks a short brief of the case for the person taking over. If the
+    transfer fails the caller stays with the agent, state intact, and is told so."""
+
+    def __init__(
+        self,
+        *,
+        participant_identity: str,
+        transfer_to: str | None,
+        transfer: TransferFn,
+        say: Callable[[str], Awaitable[object]] | None = None,
+        warm: bool = False,
+    ) -> None:
+        self._identity = participant_identity
+        self._transfer_to = transfer_to
+        self._transfer = transfer
+        self._say = say
+        self._warm = warm
+
+    async def escalate(self, state: SessionState, summary: str) -> EscalationResult:
+        if not self._transfer_to:
+            fallback = await CallbackEscalation().escalate(state, summary)
+            return EscalationResult(fallback.ok, fallback.spoken)
+        if self._warm and self._say is not None:
+            await self._say(
+                "Please hold while I connect you. I'll pass on what we've covered so you "
+                "don't have to repeat yourself."
+            )
+        try:
+            await self._transfer(self._identity, self._transfer_to)
+        except Exception:
+            logger.warning("SIP transfer failed", exc_info=True)
+            return EscalationResult(
+                False,
+                "I'm sorry, I couldn't connect you to a colleague just now. I'm still here, "
+                "and everything we've done so far is kept. Would you like me to try again, or "
+                "can I help with something else?",
+            )
+        return EscalationResult(True, "Connecting you to a member of our team now.", True)

@@ -1,0 +1,184 @@
+"""The Agent Server: `python agent.py console --text | dev | start | download-files`.
+
+Thin on purpose: work out the channel, build the SessionState, pick the models, start the
+session with the Greeter (or resume a checkpointed call), and clean up at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import types
+from typing import Any
+
+from livekit import rtc
+from livekit.agents import AgentServer, JobContext, JobProcess, cli
+
+from agents import AGENTS, Greeter, new_session
+from agents.base import configure_voices
+from agents.keypad import verify_keyed_pin
+from agents.verification import bind_principal
+from handoffs import CallbackEscalation, SipTransferEscalation
+from models import ConfigError, build_models, choose_mode
+from shared_state import Assurance, CallerHints, SessionState
+from telephony.channel import CallerInfo, detect_channel
+from telephony.dtmf import DtmfPinCollector
+from tools.db import Database, NotFound, database_url
+
+logger = logging.getLogger("bank.server")
+
+AGENT_NAME = "bank-support"
+SPECIALIST_ATTRIBUTE = "bank.specialist"
+
+
+def prewarm(proc: JobProcess) -> None:
+    """Once per job process: validate configuration early and load the local VAD if the
+    pipeline needs one (the offline and realtime modes do not)."""
+    mode = choose_mode()
+    proc.userdata["mode"] = mode
+    if mode == "pipeline":
+        from livekit.plugins import silero
+
+        proc.userdata["vad"] = silero.VAD.load()
+
+
+server = AgentServer(setup_fnc=prewarm)
+
+
+@server.rtc_session(agent_name=AGENT_NAME)
+async def entrypoint(ctx: JobContext) -> None:
+    mode = ctx.proc.userdata.get("mode") or choose_mode()
+    models = build_models(mode, vad=ctx.proc.userdata.get("vad"))
+    configure_voices(models.voice_for if mode == "pipeline" else None)
+
+    db = await Database.connect(await asyncio.to_thread(database_url))
+    ctx.add_shutdown_callback(db.close)
+
+    participant = None if ctx.is_fake_job() else await _first_caller(ctx)
+    caller = detect_channel(participant)
+    state = await _build_state(ctx, db, caller)
+
+    session = new_session(
+        state, llm=models.llm, stt=models.stt, vad=models.vad,
+        turn_detection=models.turn_detection,
+    )
+    state.on_agent_changed = _publisher(ctx)
+    if caller.channel == "sip" and caller.participant_identity:
+        state.escalation = SipTransferEscalation(
+            participant_identity=caller.participant_identity,
+            transfer_to=os.environ.get("HUMAN_TRANSFER_TO"),
+            transfer=lambda identity, to: ctx.transfer_sip_participant(identity, to),
+            say=lambda text: session.say(text),
+            warm=os.environ.get("HUMAN_TRANSFER_MODE", "cold") == "warm",
+        )
+    else:
+        state.escalation = CallbackEscalation()
+
+    ctx.add_shutdown_callback(lambda: _report(ctx, session, state))
+    first_agent = AGENTS.get(state.current_agent or "greeter", Greeter)()
+    await session.start(first_agent, room=ctx.room)
+
+    if caller.channel == "sip" and state.caller.candidate_customer_id and not state.is_verified:
+        _watch_keypad(ctx, session, state, caller)
+
+
+async def _first_caller(ctx: JobContext) -> rtc.RemoteParticipant:
+    await ctx.connect()
+    return await ctx.wait_for_participant()
+
+
+async def _build_state(ctx: JobContext, db: Database, caller: CallerInfo) -> SessionState:
+    room = ctx.room.name if not ctx.is_fake_job() else None
+    if room is not None:
+        saved = await db.load_checkpoint(room)
+        if saved is not None:
+            # A restarted worker picks the call up where it was: same desk, same principal.
+            state = SessionState.from_checkpoint(saved, db=db)
+            state.greeted = True
+            logger.info("resumed call from checkpoint", extra={"agent": state.current_agent})
+            return state
+    state = SessionState(
+        db=db,
+        channel=caller.channel,
+        room_name=room,
+        caller=CallerHints(
+            phone_number=caller.phone_number,
+            participant_identity=caller.participant_identity,
+        ),
+    )
+    if caller.channel == "sip" and caller.phone_number:
+        candidate = await db.customer_by_phone(caller.phone_number)
+        state.caller.candidate_customer_id = candidate.id if candidate else None
+    if caller.is_app_authenticated and caller.app_customer_id is not None:
+        # The token service signed this claim; the participant cannot change it.
+        try:
+            customer = await db.customer_by_id(caller.app_customer_id)
+        except NotFound:
+            logger.warning("app token names an unknown customer; treating as unverified")
+        else:
+            state.caller.app_user = customer.customer_number
+            bind_principal(state, customer, Assurance.APP_AUTH)
+    return state
+
+
+def _publisher(ctx: JobContext) -> Any:
+    async def publish(agent_id: str) -> None:
+        if ctx.is_fake_job():
+            print(f"\n  >>> now speaking: {agent_id.replace('_', ' ')} desk\n", flush=True)
+            return
+        await ctx.room.local_participant.set_attributes({SPECIALIST_ATTRIBUTE: agent_id})
+
+    return publish
+
+
+_keypad_tasks: set[asyncio.Task[Any]] = set()
+
+
+def _watch_keypad(ctx: JobContext, session: Any, state: SessionState, caller: CallerInfo) -> None:
+    async def watch() -> None:
+        collector = DtmfPinCollector(ctx.room, participant_identity=caller.participant_identity)
+        while not state.is_verified and state.verification_attempts < 5:
+            pin = await collector.collect(timeout=120)
+            if pin is None:
+                return
+            await verify_keyed_pin(session, state, pin)
+
+    task = asyncio.create_task(watch())
+    _keypad_tasks.add(task)
+    task.add_done_callback(_keypad_tasks.discard)
+
+
+async def _report(ctx: JobContext, session: Any, state: SessionState) -> None:
+    """End of call: usage and per-turn metrics to the logs (no PII), audit flushed."""
+    if state.audit is not None:
+        await state.audit.flush()
+    try:
+        report = ctx.make_session_report()
+        usage = getattr(report, "usage", None) or getattr(session, "usage", None)
+    except Exception:
+        usage = getattr(session, "usage", None)
+    logger.info(
+        "session finished",
+        extra={"session_id": state.session_id, "handoffs": len(state.handoff_history),
+               "channel": state.channel, "usage": str(usage)[:500]},
+    )
+
+
+def _ensure_sounddevice() -> None:
+    """The console imports sounddevice even in text mode; without PortAudio (headless
+    boxes, CI) that import fails, so stand in an empty module for text mode."""
+    try:
+        import sounddevice  # noqa: F401
+    except OSError:
+        sys.modules["sounddevice"] = types.ModuleType("sounddevice")
+
+
+if __name__ == "__main__":
+    try:
+        choose_mode()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    _ensure_sounddevice()
+    cli.run_app(server)

@@ -1,0 +1,249 @@
+import { AudioSession } from '@livekit/react-native';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react-native';
+import { ConnectionState, DisconnectReason, RoomEvent } from 'livekit-client';
+
+import { CallScreen } from '../src/screens/CallScreen';
+import { TOKEN } from './helpers/fakeFetch';
+import { createTestRoom, makeCredentials, type TestRoom } from './helpers/livekit';
+
+let t: TestRoom;
+let onSignOut: jest.Mock;
+let onCallAgain: jest.Mock;
+
+async function renderConnected(credentials = makeCredentials()) {
+  render(
+    <CallScreen
+      credentials={credentials}
+      onSignOut={onSignOut}
+      onCallAgain={onCallAgain}
+      createRoom={() => t.room}
+    />,
+  );
+  await waitFor(() => expect(t.setMicrophoneEnabled).toHaveBeenCalledWith(true));
+}
+
+const statusLabel = () => screen.getByTestId('agent-status-label').props.children;
+const specialistText = () => screen.getByTestId('specialist-label').props.children;
+
+beforeEach(() => {
+  jest.clearAllMocks();
+  t = createTestRoom();
+  onSignOut = jest.fn();
+  onCallAgain = jest.fn();
+});
+
+describe('CallScreen', () => {
+  it('starts the audio session, joins with the issued token and publishes the mic', async () => {
+    await renderConnected();
+    expect(AudioSession.startAudioSession).toHaveBeenCalledTimes(1);
+    expect(t.connect).toHaveBeenCalledWith('ws://localhost:7880', TOKEN);
+    expect(
+      (AudioSession.startAudioSession as jest.Mock).mock.invocationCallOrder[0]!,
+    ).toBeLessThan(t.connect.mock.invocationCallOrder[0]!);
+  });
+
+  it('shows connecting until the room is up, then waits for the agent', async () => {
+    let finishConnect: () => void = () => undefined;
+    t.connect.mockImplementation(
+      () =>
+        new Promise<void>((resolve) => {
+          finishConnect = () => {
+            t.setConnectionState(ConnectionState.Connected);
+            resolve();
+          };
+        }),
+    );
+    render(
+      <CallScreen
+        credentials={makeCredentials()}
+        onSignOut={onSignOut}
+        onCallAgain={onCallAgain}
+        createRoom={() => t.room}
+      />,
+    );
+    expect(statusLabel()).toBe('Connecting…');
+    expect(specialistText()).toBe('Waiting for assistant…');
+    await waitFor(() => expect(t.connect).toHaveBeenCalled());
+    await act(async () => finishConnect());
+    await waitFor(() => expect(statusLabel()).toBe('Waiting for the assistant…'));
+  });
+
+  it('follows the agent through listening, thinking and speaking', async () => {
+    await renderConnected();
+    t.addAgent({ 'lk.agent.state': 'initializing', 'bank.specialist': 'greeter' });
+    expect(statusLabel()).toBe('Waiting for the assistant…');
+
+    t.setAgentAttributes({ 'lk.agent.state': 'listening' });
+    expect(statusLabel()).toBe('Listening');
+    expect(screen.getByLabelText('visualizer listening')).toBeTruthy();
+
+    t.setAgentAttributes({ 'lk.agent.state': 'thinking' });
+    expect(statusLabel()).toBe('Thinking…');
+
+    t.setAgentAttributes({ 'lk.agent.state': 'speaking' });
+    expect(statusLabel()).toBe('Speaking');
+    expect(screen.getByLabelText('visualizer speaking')).toBeTruthy();
+  });
+
+  it('shows which specialist is on the line and updates it at each handoff', async () => {
+    await renderConnected();
+    t.addAgent({ 'lk.agent.state': 'listening', 'bank.specialist': 'greeter' });
+    expect(specialistText()).toBe('Greeter');
+
+    t.setAgentAttributes({ 'bank.specialist': 'balance' });
+    expect(specialistText()).toBe('Balance');
+
+    t.setAgentAttributes({ 'bank.specialist': 'transactions' });
+    expect(specialistText()).toBe('Transactions');
+
+    t.setAgentAttributes({ 'bank.specialist': 'card_security' });
+    expect(specialistText()).toBe('Card security');
+    expect(screen.getByText('Lost, stolen or blocked cards')).toBeTruthy();
+
+    t.setAgentAttributes({ 'bank.specialist': 'human' });
+    expect(specialistText()).toBe('Human agent');
+  });
+
+  it('renders the live transcript of both sides, updating interim text', async () => {
+    await renderConnected();
+    t.addAgent({ 'lk.agent.state': 'listening', 'bank.specialist': 'greeter' });
+    expect(screen.getByText(/conversation will appear here/i)).toBeTruthy();
+
+    await t.sendTranscription({
+      from: 'agent-bank-desk',
+      text: 'Welcome to the bank. How can I help?',
+      segmentId: 'A1',
+      timestamp: 1,
+    });
+    await t.sendTranscription({
+      from: 'customer-1001',
+      text: 'I lost',
+      segmentId: 'U1',
+      final: false,
+      timestamp: 2,
+    });
+    expect(await screen.findByText('I lost')).toBeTruthy();
+    await t.sendTranscription({
+      from: 'customer-1001',
+      text: 'I lost my card',
+      segmentId: 'U1',
+      timestamp: 2,
+    });
+
+    expect(await screen.findByText('I lost my card')).toBeTruthy();
+    expect(screen.queryByText('I lost')).toBeNull();
+    const agentLines = screen.getAllByTestId('transcript-line-agent');
+    const customerLines = screen.getAllByTestId('transcript-line-customer');
+    expect(agentLines).toHaveLength(1);
+    expect(customerLines).toHaveLength(1);
+    expect(within(agentLines[0]!).getByText('Welcome to the bank. How can I help?')).toBeTruthy();
+    expect(within(customerLines[0]!).getByText('You')).toBeTruthy();
+  });
+
+  it('mutes and unmutes the microphone', async () => {
+    await renderConnected();
+    t.setMicrophoneEnabled.mockClear();
+
+    fireEvent.press(screen.getByRole('button', { name: 'Mute microphone' }));
+    await waitFor(() => expect(t.setMicrophoneEnabled).toHaveBeenLastCalledWith(false));
+    expect(await screen.findByRole('button', { name: 'Unmute microphone' })).toBeTruthy();
+
+    fireEvent.press(screen.getByRole('button', { name: 'Unmute microphone' }));
+    await waitFor(() => expect(t.setMicrophoneEnabled).toHaveBeenLastCalledWith(true));
+    expect(await screen.findByRole('button', { name: 'Mute microphone' })).toBeTruthy();
+  });
+
+  it('keeps the mute state when the microphone cannot be toggled', async () => {
+    await renderConnected();
+    t.setMicrophoneEnabled.mockRejectedValueOnce(
+      Object.assign(new Error('denied'), { name: 'NotAllowedError' }),
+    );
+    fireEvent.press(screen.getByRole('button', { name: 'Mute microphone' }));
+    expect(await screen.findByText(/microphone access is off/i)).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Mute microphone' })).toBeTruthy();
+  });
+
+  it('hangs up, releases the audio session and offers to call again', async () => {
+    await renderConnected();
+    fireEvent.press(screen.getByRole('button', { name: 'End call' }));
+    await waitFor(() => expect(t.disconnect).toHaveBeenCalled());
+    await waitFor(() => expect(AudioSession.stopAudioSession).toHaveBeenCalled());
+    expect(statusLabel()).toBe('Call ended');
+    expect(screen.queryByTestId('call-error')).toBeNull();
+    expect(screen.queryByRole('button', { name: 'End call' })).toBeNull();
+
+    fireEvent.press(screen.getByRole('button', { name: 'Call again' }));
+    expect(onCallAgain).toHaveBeenCalledTimes(1);
+    fireEvent.press(screen.getByRole('button', { name: 'Sign out' }));
+    expect(onSignOut).toHaveBeenCalledWith(undefined);
+  });
+
+  it('tells the user while it reconnects after network loss, and when it recovers', async () => {
+    await renderConnected();
+    act(() => {
+      t.room.emit(RoomEvent.Reconnecting);
+    });
+    expect(screen.getByText('Connection lost. Reconnecting…')).toBeTruthy();
+    expect(statusLabel()).toBe('Reconnecting…');
+    expect(screen.getByRole('button', { name: 'Mute microphone' })).toBeDisabled();
+
+    act(() => {
+      t.room.emit(RoomEvent.Reconnected);
+    });
+    expect(screen.getByText('Connection restored.')).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Mute microphone' })).toBeEnabled();
+  });
+
+  it('explains when the connection could not be recovered', async () => {
+    await renderConnected();
+    act(() => {
+      t.room.emit(RoomEvent.Reconnecting);
+    });
+    act(() => {
+      t.room.emit(RoomEvent.Disconnected, DisconnectReason.SIGNAL_CLOSE);
+    });
+    expect(screen.getByTestId('call-error')).toBeTruthy();
+    expect(screen.getByText(/connection was lost and we couldn't reconnect/i)).toBeTruthy();
+    await waitFor(() => expect(AudioSession.stopAudioSession).toHaveBeenCalled());
+    expect(screen.getByRole('button', { name: 'Call again' })).toBeTruthy();
+  });
+
+  it('reports a failed join without echoing the raw error', async () => {
+    t.connect.mockRejectedValueOnce(new Error(`could not connect to ws://x?access_token=${TOKEN}`));
+    render(
+      <CallScreen
+        credentials={makeCredentials()}
+        onSignOut={onSignOut}
+        onCallAgain={onCallAgain}
+        createRoom={() => t.room}
+      />,
+    );
+    expect(await screen.findByText(/couldn't start the call/i)).toBeTruthy();
+    expect(screen.queryByText(new RegExp(TOKEN))).toBeNull();
+    expect(statusLabel()).toBe('Call failed');
+    expect(AudioSession.stopAudioSession).toHaveBeenCalled();
+  });
+
+  it('does not join with an expired token and sends the user back to sign in', async () => {
+    render(
+      <CallScreen
+        credentials={makeCredentials({ expiresAt: Date.now() - 1 })}
+        onSignOut={onSignOut}
+        onCallAgain={onCallAgain}
+        createRoom={() => t.room}
+      />,
+    );
+    expect(screen.getByText(/sign-in has expired/i)).toBeTruthy();
+    expect(t.connect).not.toHaveBeenCalled();
+    expect(screen.queryByRole('button', { name: 'Call again' })).toBeNull();
+    fireEvent.press(screen.getByRole('button', { name: 'Sign out' }));
+    expect(onSignOut).toHaveBeenCalledWith(expect.stringMatching(/expired/));
+  });
+
+  it('leaves the room when the screen goes away', async () => {
+    await renderConnected();
+    screen.unmount();
+    expect(t.disconnect).toHaveBeenCalled();
+    await waitFor(() => expect(AudioSession.stopAudioSession).toHaveBeenCalled());
+  });
+});

@@ -1,0 +1,20 @@
+import { DEFAULT_TOKEN_SERVICE_URL, resolveTokenServiceUrl } from '../src/config';
+
+describe('resolveTokenServiceUrl', () => {
+  it('prefers EXPO_PUBLIC_TOKEN_SERVICE_URL over app config extra', () => {
+    expect(
+      resolveTokenServiceUrl({
+        env: 'https://support.example.com/',
+        extra: { tokenServiceUrl: 'http://10.0.2.2:8088' },
+      }),
+    ).toBe('https://support.example.com');
+  });
+
+  it('falls back to expo.extra.tokenServiceUrl, then the default', () => {
+    expect(resolveTokenServiceUrl({ extra: { tokenServiceUrl: 'http://10.0.2.2:8088' } })).toBe(
+      'http://10.0.2.2:8088',
+    );
+    expect(resolveTokenServiceUrl({ env: '  ', extra: null })).toBe(DEFAULT_TOKEN_SERVICE_URL);
+    expect(DEFAULT_TOKEN_SERVICE_URL).toBe('http://localhost:8088');
+  });
+});

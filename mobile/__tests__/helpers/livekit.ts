@@ -1,0 +1,138 @@
+import {
+  ConnectionState,
+  DisconnectReason,
+  ParticipantKind,
+  RemoteParticipant,
+  Room,
+  RoomEvent,
+} from 'livekit-client';
+import { act } from '@testing-library/react-native';
+
+import type { CallCredentials } from '../../src/api/tokenClient';
+import { TOKEN } from './fakeFetch';
+
+type TextHandler = (
+  reader: AsyncIterable<string> & { info: Record<string, unknown> },
+  participantInfo: { identity: string },
+) => unknown;
+
+/**
+ * A real livekit-client Room that never touches the network: connect/disconnect and
+ * microphone publishing are stubbed at the Room boundary, and incoming text-stream
+ * handlers are captured so tests can deliver transcriptions.
+ */
+export function createTestRoom() {
+  const room = new Room();
+  const textHandlers = new Map<string, TextHandler>();
+
+  const setConnectionState = (state: ConnectionState) => {
+    room.state = state;
+    room.emit(RoomEvent.ConnectionStateChanged, state);
+  };
+
+  const connect = jest.spyOn(room, 'connect').mockImplementation(async () => {
+    setConnectionState(ConnectionState.Connected);
+  });
+  const disconnect = jest.spyOn(room, 'disconnect').mockImplementation(async () => {
+    if (room.state === ConnectionState.Disconnected) return;
+    setConnectionState(ConnectionState.Disconnected);
+    room.emit(RoomEvent.Disconnected, DisconnectReason.CLIENT_INITIATED);
+  });
+  const setMicrophoneEnabled = jest
+    .spyOn(room.localParticipant, 'setMicrophoneEnabled')
+    .mockResolvedValue(undefined);
+  jest
+    .spyOn(room, 'registerTextStreamHandler')
+    .mockImplementation((topic: string, handler: unknown) => {
+      textHandlers.set(topic, handler as TextHandler);
+    });
+  jest.spyOn(room, 'unregisterTextStreamHandler').mockImplementation((topic: string) => {
+    textHandlers.delete(topic);
+  });
+
+  let agent: RemoteParticipant | undefined;
+
+  const helpers = {
+    room,
+    connect,
+    disconnect,
+    setMicrophoneEnabled,
+    setConnectionState,
+    /** The agent worker joins the room. */
+    addAgent(attributes: Record<string, string> = {}) {
+      agent = new RemoteParticipant(
+        {} as never,
+        'PA_agent',
+        'agent-bank-desk',
+        'Bank assistant',
+        '',
+        attributes,
+        undefined,
+        ParticipantKind.AGENT,
+      );
+      act(() => {
+        room.remoteParticipants.set(agent!.identity, agent!);
+        room.emit(RoomEvent.ParticipantConnected, agent!);
+      });
+      return agent;
+    },
+    /** The agent updates its participant attributes (handoff, state change). */
+    setAgentAttributes(changes: Record<string, string>) {
+      if (!agent) throw new Error('addAgent() first');
+      const next = { ...agent.attributes, ...changes };
+      act(() => {
+        (agent as unknown as { _setAttributes(a: Record<string, string>): void })._setAttributes(
+          next,
+        );
+      });
+    },
+    /** Deliver one `lk.transcription` text stream, as LiveKit Agents send them. */
+    async sendTranscription(opts: {
+      from: string;
+      text: string;
+      segmentId: string;
+      final?: boolean;
+      timestamp?: number;
+      streamId?: string;
+    }) {
+      const handler = textHandlers.get('lk.transcription');
+      if (!handler) throw new Error('no lk.transcription handler registered');
+      const info = {
+        id: opts.streamId ?? `stream-${opts.segmentId}-${Math.random()}`,
+        topic: 'lk.transcription',
+        timestamp: opts.timestamp ?? Date.now(),
+        mimeType: 'text/plain',
+        attributes: {
+          'lk.segment_id': opts.segmentId,
+          'lk.transcription_final': opts.final === false ? 'false' : 'true',
+        },
+      };
+      const reader = {
+        info,
+        async *[Symbol.asyncIterator]() {
+          yield opts.text;
+        },
+      };
+      await act(async () => {
+        await handler(reader, { identity: opts.from });
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      });
+    },
+  };
+  return helpers;
+}
+
+export type TestRoom = ReturnType<typeof createTestRoom>;
+
+export function makeCredentials(overrides: Partial<CallCredentials> = {}): CallCredentials {
+  return {
+    serverUrl: 'ws://localhost:7880',
+    participantToken: TOKEN,
+    roomName: 'bank-1001-abc',
+    identity: 'customer-1001',
+    customerName: 'Alice Example',
+    customerNumber: '1001',
+    expiresAt: Date.now() + 900_000,
+    ...overrides,
+  };
+}

@@ -1,0 +1,298 @@
+"""The aiohttp app: `POST /api/token` (customer number + PIN -> LiveKit join token).
+
+The token is the app channel's proof of identity: the agent trusts the participant
+attributes `bank.customer_id` / `bank.auth` because this service signed them and the
+participant may not change its own attributes (`can_update_own_metadata=False`).
+Neither the PIN nor the token is ever logged."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import signal
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from livekit import api
+
+from tools.db import Database, DatabaseUnavailable, NotFound, VerificationResult
+from tools.db.models import VerificationStatus
+
+from .settings import TokenSettings
+from .throttle import SlidingWindowLimiter, whole_seconds
+
+logger = logging.getLogger("bank.token_service")
+
+DB_KEY = web.AppKey("db", Database)
+SETTINGS_KEY = web.AppKey("settings", TokenSettings)
+IP_LIMITER_KEY = web.AppKey("ip_limiter", SlidingWindowLimiter)
+CUSTOMER_LIMITER_KEY = web.AppKey("customer_limiter", SlidingWindowLimiter)
+REQUEST_ID_KEY = web.RequestKey("request_id", str)
+
+MAX_BODY_BYTES = 4096
+MAX_CUSTOMER_NUMBER_LEN = 20
+CHANNEL = "app"
+AUTH_ATTRIBUTE = "bank.auth"
+CUSTOMER_ATTRIBUTE = "bank.customer_id"
+INVALID_CREDENTIALS = "The customer number or PIN is incorrect."
+_DB_ERRORS = (DatabaseUnavailable, asyncpg.InterfaceError, OSError, TimeoutError)
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Accept",
+    "Access-Control-Expose-Headers": "Retry-After, X-Request-Id",
+    "Access-Control-Max-Age": "600",
+}
+
+
+def create_app(db: Database, settings: TokenSettings) -> web.Application:
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES, middlewares=[_request_id_and_cors, _json_errors]
+    )
+    app[DB_KEY] = db
+    app[SETTINGS_KEY] = settings
+    app[IP_LIMITER_KEY] = SlidingWindowLimiter(settings.ip_limit, settings.window_seconds)
+    app[CUSTOMER_LIMITER_KEY] = SlidingWindowLimiter(
+        settings.customer_limit, settings.window_seconds
+    )
+    app.router.add_post("/api/token", issue_token)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+# -- responses --------------------------------------------------------------------------------
+
+
+def error_response(
+    status: int, code: str, message: str, *, retry_after: int | None = None
+) -> web.Response:
+    body: dict[str, Any] = {"error": code, "message": message}
+    headers: dict[str, str] = {"Cache-Control": "no-store"}
+    if retry_after is not None:
+        body["retry_after_seconds"] = retry_after
+        headers["Retry-After"] = str(retry_after)
+    return web.json_response(body, status=status, headers=headers)
+
+
+@web.middleware
+async def _request_id_and_cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request[REQUEST_ID_KEY] = uuid.uuid4().hex
+    if request.method == "OPTIONS":  # CORS preflight (Expo web dev client); no credentials
+        response: web.StreamResponse = web.Response(status=204)
+    else:
+        response = await handler(request)
+    response.headers.update(CORS_HEADERS)
+    response.headers["X-Request-Id"] = request[REQUEST_ID_KEY]
+    return response
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure, including aiohttp's own 404/405/413, as `{"error", "message"}` JSON."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed", 413: "bad_request"}.get(
+            exc.status, "http_error"
+        )
+        status = 400 if exc.status == 413 else exc.status
+        return error_response(status, code, exc.reason)
+    except Exception:
+        logger.exception("unhandled error", extra={"request_id": request.get(REQUEST_ID_KEY)})
+        return error_response(500, "server_error", "Something went wrong. Please try again.")
+
+
+# -- handlers ---------------------------------------------------------------------------------
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def issue_token(request: web.Request) -> web.Response:
+    request_id: str = request[REQUEST_ID_KEY]
+    settings = request.app[SETTINGS_KEY]
+    db = request.app[DB_KEY]
+
+    parsed = await _parse_login(request)
+    if isinstance(parsed, web.Response):
+        return parsed
+    customer_number, pin = parsed
+
+    # Throttle before touching the database: both windows must have room, and an attempt
+    # counts against both (rejected attempts do not extend the window).
+    ip = _client_ip(request, settings)
+    ip_limiter = request.app[IP_LIMITER_KEY]
+    customer_limiter = request.app[CUSTOMER_LIMITER_KEY]
+    wait = max(ip_limiter.retry_after(ip), customer_limiter.retry_after(customer_number))
+    if wait > 0:
+        logger.warning("app login throttled", extra={"request_id": request_id})
+        return error_response(
+            429,
+            "throttled",
+            "Too many sign-in attempts. Please wait and try again.",
+            retry_after=whole_seconds(wait),
+        )
+    ip_limiter.record(ip)
+    customer_limiter.record(customer_number)
+
+    try:
+        result = await db.verify_pin(customer_number, pin)
+    except _DB_ERRORS:
+        logger.warning("app login: database unavailable", extra={"request_id": request_id})
+        return _unavailable()
+
+    if result.status is VerificationStatus.VERIFIED and result.customer is not None:
+        return _token_response(settings, result)
+
+    if result.status is VerificationStatus.LOCKED:
+        retry = _seconds_until(result.locked_until)
+        await _record_failure(db, request_id, customer_number, result, ip)
+        return error_response(
+            423,
+            "locked",
+            "Sign-in is locked after too many wrong PINs. Please try again later.",
+            retry_after=retry,
+        )
+
+    # WRONG_PIN and UNKNOWN_CUSTOMER look identical to the client: no enumeration.
+    await _record_failure(db, request_id, customer_number, result, ip)
+    return error_response(401, "invalid_credentials", INVALID_CREDENTIALS)
+
+
+async def _parse_login(request: web.Request) -> tuple[str, str] | web.Response:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return error_response(400, "bad_request", "The request body must be JSON.")
+    if not isinstance(body, dict):
+        return error_response(400, "bad_request", "The request body must be a JSON object.")
+    customer_number = body.get("customer_number")
+    pin = body.get("pin")
+    if not isinstance(customer_number, str) or not isinstance(pin, str):
+        return error_response(
+            400, "bad_request", "Both customer_number and pin are required, as strings."
+        )
+    customer_number = customer_number.strip()
+    if not (
+        customer_number.isascii()
+        and customer_number.isdigit()
+        and len(customer_number) <= MAX_CUSTOMER_NUMBER_LEN
+    ):
+        return error_response(400, "bad_request", "The customer number must be digits only.")
+    if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
+        return error_response(400, "bad_request", "The PIN must be 4 to 8 digits.")
+    return customer_number, pin
+
+
+def _token_response(settings: TokenSettings, result: VerificationResult) -> web.Response:
+    customer = result.customer
+    assert customer is not None
+    identity = f"customer-{customer.id}-{secrets.token_hex(4)}"
+    room_name = f"bank-{uuid.uuid4()}"
+    token = (
+        api.AccessToken(settings.api_key, settings.api_secret)
+        .with_identity(identity)
+        .with_name(customer.first_name)
+        .with_ttl(settings.ttl)
+        .with_grants(
+            api.VideoGrants(
+                room_join=True,
+                room=room_name,
+                can_publish=True,
+                can_subscribe=True,
+                can_publish_data=True,
+                can_update_own_metadata=False,
+            )
+        )
+        .with_attributes({CUSTOMER_ATTRIBUTE: str(customer.id), AUTH_ATTRIBUTE: CHANNEL})
+        .with_room_config(
+            api.RoomConfiguration(agents=[api.RoomAgentDispatch(agent_name=settings.agent_name)])
+        )
+        .to_jwt()
+    )
+    return web.json_response(
+        {
+            "server_url": settings.livekit_url,
+            "participant_token": token,
+            "room_name": room_name,
+            "identity": identity,
+            "customer_name": customer.first_name,
+            "expires_in": int(settings.ttl.total_seconds()),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def _record_failure(
+    db: Database, request_id: str, customer_number: str, result: VerificationResult, ip: str
+) -> None:
+    """Append a security event. Best effort: the client still gets its 401/423."""
+    kind = "app_login_locked" if result.status is VerificationStatus.LOCKED else "app_login_failed"
+    try:
+        # Looked up for unknown and wrong-PIN alike so both paths cost the same.
+        try:
+            customer_id: int | None = (await db.customer_by_number(customer_number)).id
+        except NotFound:
+            customer_id = None
+        detail = f"status={result.status.value} customer_number={customer_number} ip={ip}"
+        await db.record_security_event(
+            session_id=request_id,
+            customer_id=customer_id,
+            kind=kind,
+            detail=detail,
+            channel=CHANNEL,
+        )
+    except _DB_ERRORS:
+        logger.warning("could not record security event", extra={"request_id": request_id})
+
+
+def _unavailable() -> web.Response:
+    return error_response(
+        503, "unavailable", "Sign-in is temporarily unavailable. Please try again shortly."
+    )
+
+
+def _seconds_until(when: datetime | None) -> int:
+    if when is None:
+        return 60
+    return whole_seconds((when - datetime.now(UTC)).total_seconds())
+
+
+def _client_ip(request: web.Request, settings: TokenSettings) -> str:
+    if settings.trust_forwarded_for:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        first = forwarded.split(",")[0].strip()
+        if first:
+            return first
+    return request.remote or "unknown"
+
+
+async def run(settings: TokenSettings, dsn: str) -> None:
+    """Serve until cancelled (used by `python -m token_service`)."""
+    db = await Database.connect(dsn)
+    runner = web.AppRunner(create_app(db, settings))
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        logger.info("token service listening on http://%s:%s", settings.host, settings.port)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # `docker stop` sends SIGTERM
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await db.close()

@@ -9,16 +9,31 @@ import logging
 from typing import Any
 
 from livekit.agents import AgentSession, llm
-from livekit.agents.voice.events import ConversationItemAddedEvent, FunctionToolsExecutedEvent
+from livekit.agents.voice.agent_session import SessionConnectOptions
+from livekit.agents.voice.events import (
+    ConversationItemAddedEvent,
+    ErrorEvent,
+    FunctionToolsExecutedEvent,
+)
 
 
 from handoffs.engine import decide_handoff
 from shared_state import HandoffBrief, SessionState
 
+from tools.log_redaction import install_log_redaction
+
 from .base import audit_refusal
 from .verification import redact_pin_from_context
 
 logger = logging.getLogger("bank.session")
+
+APOLOGY = (
+    "I'm sorry, I had a technical problem on my side just then. Could you say that again?"
+)
+APOLOGY_REPEATED = (
+    "I'm sorry, I'm having technical trouble right now. Nothing on your accounts has changed. "
+    "You can try again, call back in a few minutes, or ask for a person."
+)
 
 _SESSION_TASKS: set[asyncio.Task[Any]] = set()
 
@@ -32,10 +47,15 @@ def new_session(
     vad: Any = None,
     turn_detection: Any = None,
     max_tool_steps: int = 4,
+    conn_options: SessionConnectOptions | None = None,
 ) -> AgentSession[SessionState]:
     """Build the session every agent of this call runs in. No tool is registered
     session-wide: each agent carries only its own tools."""
-    kwargs: dict[str, Any] = {}
+    install_log_redaction()
+    # Provider failures never close the call: the guard below apologises instead, so the
+    # caller never sits in silence (provider retries still apply per request).
+    options = conn_options or SessionConnectOptions(max_unrecoverable_errors=1_000_000)
+    kwargs: dict[str, Any] = {"conn_options": options}
     if stt is not None:
         kwargs["stt"] = stt
     if tts is not None:
@@ -53,11 +73,28 @@ def new_session(
 
 
 def attach_guards(session: AgentSession[SessionState], state: SessionState) -> None:
+    failures = {"consecutive": 0}
+
     @session.on("conversation_item_added")
     def _count_turns(ev: ConversationItemAddedEvent) -> None:
         item = ev.item
         if isinstance(item, llm.ChatMessage) and item.role == "user":
             state.user_turns += 1
+        elif isinstance(item, llm.ChatMessage) and item.role == "assistant":
+            if item.text_content not in (APOLOGY, APOLOGY_REPEATED):
+                failures["consecutive"] = 0
+
+    @session.on("error")
+    def _apologise(ev: ErrorEvent) -> None:
+        if getattr(ev.error, "recoverable", True):
+            return  # the provider is retrying; nothing was lost yet
+        failures["consecutive"] += 1
+        logger.warning("provider failed mid-turn", extra={"type": getattr(ev.error, "type", "")})
+        text = APOLOGY if failures["consecutive"] < 3 else APOLOGY_REPEATED
+        try:
+            session.say(text, allow_interruptions=True)
+        except RuntimeError:
+            logger.warning("could not apologise: session is closing")
 
     @session.on("function_tools_executed")
     def _after_tools(ev: FunctionToolsExecutedEvent) -> None:

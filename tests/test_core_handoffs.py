@@ -87,10 +87,14 @@ async def test_every_allowed_edge_is_accepted(db: Database, src: str, dst: str) 
 
 async def test_greeting_is_said_once_without_a_model_call(db: Database) -> None:
     async with desk(db) as d:
-        await d.session.say("")  # flush nothing; just wait for the opening speech to settle
-        assert d.llm.calls == []
+        result = await d.say("hi", "Hello! What can I do for you?")
+        result.expect.next_event().is_message(role="assistant")
+        result.expect.no_more_events()
+        assert len(d.llm.calls) == 1  # only the reply to "hi": the greeting needed no model
         assert _greetings_in_history(d) == 1
         assert d.state.greeted
+        first = [i for i in d.session.history.items if i.type == "message"][0]
+        assert first.role == "assistant" and first.text_content == GREETING
 
 
 async def test_unverified_transfer_is_refused_then_continues_after_verification(db: Database) -> None:

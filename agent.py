@@ -60,7 +60,10 @@ async def entrypoint(ctx: JobContext) -> None:
     state = await _build_state(ctx, db, caller)
 
     session = new_session(
-        state, llm=models.llm, stt=models.stt, vad=models.vad,
+        state,
+        llm=models.llm,
+        stt=models.stt,
+        vad=models.vad,
         turn_detection=models.turn_detection,
     )
     state.on_agent_changed = _publisher(ctx)
@@ -160,8 +163,12 @@ async def _report(ctx: JobContext, session: Any, state: SessionState) -> None:
         usage = getattr(session, "usage", None)
     logger.info(
         "session finished",
-        extra={"session_id": state.session_id, "handoffs": len(state.handoff_history),
-               "channel": state.channel, "usage": str(usage)[:500]},
+        extra={
+            "session_id": state.session_id,
+            "handoffs": len(state.handoff_history),
+            "channel": state.channel,
+            "usage": str(usage)[:500],
+        },
     )
 
 

@@ -39,5 +39,7 @@ class BalanceAgent(BankAgent):
         chosen = [a for a in accounts if account == "all" or a.kind == account]
         if not chosen:
             have = ", ".join(sorted({a.kind.replace("_", " ") for a in accounts})) or "none"
-            raise ToolError(f"The caller has no {account.replace('_', ' ')} account. They have: {have}.")
+            raise ToolError(
+                f"The caller has no {account.replace('_', ' ')} account. They have: {have}."
+            )
         return " ".join(describe_account(a) for a in chosen)

@@ -85,7 +85,8 @@ class BankAgent(Agent):
     async def speak_opening(self) -> None:
         """Exactly one line that continues the conversation (overridden by the greeter)."""
         brief = self.state.brief
-        from_desk = DISPLAY_NAMES.get(brief.from_agent or GREETER, "the front desk")
+        from_agent = brief.from_agent if brief is not None else None
+        from_desk = DISPLAY_NAMES.get(from_agent or GREETER, "the front desk")
         self.session.generate_reply(
             instructions=prompt("opening").format(
                 from_desk=from_desk, this_desk=DISPLAY_NAMES[self.agent_id]
@@ -145,7 +146,7 @@ async def flush_background() -> None:
         await asyncio.gather(*list(_background), return_exceptions=True)
 
 
-def make_transfer_tool(target: str) -> llm.FunctionTool:
+def make_transfer_tool(target: str) -> llm.FunctionTool[..., Any]:
     """One transfer tool per outgoing edge of the graph: an agent only ever sees the tools
     for the edges it has. The policy still re-checks every call in code."""
     if target == HUMAN:

@@ -10,14 +10,17 @@ from handoffs import CARD_SECURITY
 from shared_state import PendingConfirmation, Principal, SessionState
 from tools.db import Card, CardChange, Database, DatabaseUnavailable, NotFound
 from tools.db.models import CardStatus
+from tools.money import speak_cents
 
 from .base import UNAVAILABLE, BankAgent, audit_refusal, require_principal
 from .speech import describe_card, spoken_date
-from tools.money import speak_cents
 
 Action = Literal["lock", "unlock", "lost", "stolen"]
 _TARGET_STATUS: dict[Action, CardStatus] = {
-    "lock": "locked", "unlock": "active", "lost": "lost", "stolen": "stolen",
+    "lock": "locked",
+    "unlock": "active",
+    "lost": "lost",
+    "stolen": "stolen",
 }
 _VERB = {"lock": "lock", "unlock": "unlock", "lost": "report as lost", "stolen": "report as stolen"}
 
@@ -36,7 +39,9 @@ class CardSecurityAgent(BankAgent):
 
     @function_tool
     async def lock_card(
-        self, ctx: RunContext[SessionState], card_last_four: str | None = None,
+        self,
+        ctx: RunContext[SessionState],
+        card_last_four: str | None = None,
         confirm: bool = False,
     ) -> str:
         """Temporarily lock one of the caller's cards. First call without confirm: it reads
@@ -50,7 +55,9 @@ class CardSecurityAgent(BankAgent):
 
     @function_tool
     async def unlock_card(
-        self, ctx: RunContext[SessionState], card_last_four: str | None = None,
+        self,
+        ctx: RunContext[SessionState],
+        card_last_four: str | None = None,
         confirm: bool = False,
     ) -> str:
         """Unlock a locked card (needs a PIN-verified or app-signed-in caller). Confirm first,
@@ -64,8 +71,11 @@ class CardSecurityAgent(BankAgent):
 
     @function_tool
     async def report_card_lost_or_stolen(
-        self, ctx: RunContext[SessionState], card_last_four: str | None = None,
-        kind: Literal["lost", "stolen"] = "lost", confirm: bool = False,
+        self,
+        ctx: RunContext[SessionState],
+        card_last_four: str | None = None,
+        kind: Literal["lost", "stolen"] = "lost",
+        confirm: bool = False,
     ) -> str:
         """Report a card lost or stolen: blocks it for good and orders a replacement.
         Confirm first, exactly like lock_card.
@@ -79,8 +89,11 @@ class CardSecurityAgent(BankAgent):
 
     @function_tool
     async def dispute_transaction(
-        self, ctx: RunContext[SessionState], transaction_ref: int | None = None,
-        merchant: str | None = None, reason: str = "caller does not recognise the charge",
+        self,
+        ctx: RunContext[SessionState],
+        transaction_ref: int | None = None,
+        merchant: str | None = None,
+        reason: str = "caller does not recognise the charge",
     ) -> str:
         """Open a dispute for a charge the caller does not recognise.
 
@@ -154,7 +167,8 @@ def _pick_card(cards: list[Card], last_four: str | None, action: Action) -> Card
                 return card
         raise ToolError(
             "None of the caller's cards ends in those digits. Their cards: "
-            + "; ".join(describe_card(c) for c in cards) + "."
+            + "; ".join(describe_card(c) for c in cards)
+            + "."
         )
     eligible = [c for c in cards if _eligible(c, action)] or cards
     if len(eligible) == 1:
@@ -163,15 +177,18 @@ def _pick_card(cards: list[Card], last_four: str | None, action: Action) -> Card
         raise ToolError("The caller has no cards.")
     raise ToolError(
         "Which card? Ask the caller for the last four digits. Their cards: "
-        + "; ".join(describe_card(c) for c in eligible) + "."
+        + "; ".join(describe_card(c) for c in eligible)
+        + "."
     )
 
 
 def _eligible(card: Card, action: Action) -> bool:
     if action == "unlock":
         return card.status == "locked"
-    return card.status in ("active", "locked") if action in ("lost", "stolen") else (
-        card.status == "active"
+    return (
+        card.status in ("active", "locked")
+        if action in ("lost", "stolen")
+        else (card.status == "active")
     )
 
 
@@ -187,9 +204,7 @@ async def _card_action(
         state.pending_confirmation = None
         return f"The {label}. Nothing needed changing."
     if card.status in ("lost", "stolen") and action in ("lock", "unlock"):
-        return (
-            f"The {label}, so it stays blocked for good; a replacement is the way forward."
-        )
+        return f"The {label}, so it stays blocked for good; a replacement is the way forward."
     pending = state.pending_confirmation
     confirmed = (
         confirm
@@ -202,11 +217,16 @@ async def _card_action(
         if confirm:
             audit_refusal(state, kind="unconfirmed_card_write", detail=action)
         state.pending_confirmation = PendingConfirmation(
-            action=action, card_id=card.id, card_last_four=card.last_four,
+            action=action,
+            card_id=card.id,
+            card_last_four=card.last_four,
             asked_on_turn=state.user_turns,
         )
-        extra = " This blocks it for good and orders a replacement." if action in (
-            "lost", "stolen") else ""
+        extra = (
+            " This blocks it for good and orders a replacement."
+            if action in ("lost", "stolen")
+            else ""
+        )
         return (
             f"To confirm: {_VERB[action]} the {card.network.title()} {card.kind} card ending "
             f"{card.last_four}?{extra} Please say yes to confirm, or no to cancel."
@@ -218,29 +238,35 @@ async def _card_action(
     key = f"{state.session_id}:{action}:{card.id}:{pending.asked_on_turn}"
     try:
         result = await db.set_card_status(
-            principal.customer_id, card.id, target,
-            reason=f"caller request via voice ({state.channel})", actor=f"agent:{CARD_SECURITY}",
+            principal.customer_id,
+            card.id,
+            target,
+            reason=f"caller request via voice ({state.channel})",
+            actor=f"agent:{CARD_SECURITY}",
             idempotency_key=key,
         )
         replacement_note = ""
         if action in ("lost", "stolen") and result.change is not CardChange.NOT_ALLOWED:
             case = await db.open_case(
-                principal.customer_id, "replacement",
+                principal.customer_id,
+                "replacement",
                 summary=f"card ending {card.last_four} reported {action}",
-                idempotency_key=f"{key}:replacement", card_id=card.id,
+                idempotency_key=f"{key}:replacement",
+                card_id=card.id,
             )
-            replacement_note = (
-                f" A replacement card is on its way; your case number is {case.id}."
-            )
+            replacement_note = f" A replacement card is on its way; your case number is {case.id}."
     except NotFound:
         raise ToolError("That card is not on the caller's accounts.") from None
     except DatabaseUnavailable:
         raise ToolError(UNAVAILABLE) from None
     if result.change is CardChange.NOT_ALLOWED:
         return f"The {describe_card(result.card)}, so it can't be changed."
-    done = {"lock": "is now locked. You can unlock it any time by calling us",
-            "unlock": "is unlocked and ready to use",
-            "lost": "is blocked and reported lost", "stolen": "is blocked and reported stolen"}
+    done = {
+        "lock": "is now locked. You can unlock it any time by calling us",
+        "unlock": "is unlocked and ready to use",
+        "lost": "is blocked and reported lost",
+        "stolen": "is blocked and reported stolen",
+    }
     return (
         f"Done: your {card.network.title()} {card.kind} card ending {card.last_four} "
         f"{done[action]}.{replacement_note}"

@@ -26,8 +26,10 @@ async def verify_keyed_pin(
     if state.is_verified:
         return True
     if state.caller.candidate_customer_id is None or state.db is None:
-        session.say("I couldn't match your phone number to a customer, so please tell me your "
-                    "customer number and PIN instead.")
+        session.say(
+            "I couldn't match your phone number to a customer, so please tell me your "
+            "customer number and PIN instead."
+        )
         return False
     customer = await state.db.customer_by_id(state.caller.candidate_customer_id)
     try:
@@ -49,12 +51,16 @@ async def verify_keyed_pin(
             open_question="continuing after verification",
         )
         plan = await decide_handoff(
-            state, from_agent=from_agent, to_agent=pending.value,
-            reason="continuing after keypad verification", brief=brief,
+            state,
+            from_agent=from_agent,
+            to_agent=pending.value,
+            reason="continuing after keypad verification",
+            brief=brief,
         )
         if plan.target is not None and plan.brief is not None:
-            session.update_agent(build_agent(plan.target, carried_context(current.chat_ctx,
-                                                                          plan.brief)))
+            session.update_agent(
+                build_agent(plan.target, carried_context(current.chat_ctx, plan.brief))
+            )
             return True
     session.generate_reply(
         instructions=f"The caller has just verified by keypad as {customer.first_name}. "

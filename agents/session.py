@@ -16,10 +16,8 @@ from livekit.agents.voice.events import (
     FunctionToolsExecutedEvent,
 )
 
-
 from handoffs.engine import decide_handoff
 from shared_state import HandoffBrief, SessionState
-
 from tools.log_redaction import install_log_redaction
 
 from .base import audit_refusal
@@ -27,9 +25,7 @@ from .verification import redact_pin_from_context
 
 logger = logging.getLogger("bank.session")
 
-APOLOGY = (
-    "I'm sorry, I had a technical problem on my side just then. Could you say that again?"
-)
+APOLOGY = "I'm sorry, I had a technical problem on my side just then. Could you say that again?"
 APOLOGY_REPEATED = (
     "I'm sorry, I'm having technical trouble right now. Nothing on your accounts has changed. "
     "You can try again, call back in a few minutes, or ask for a person."
@@ -41,7 +37,7 @@ _SESSION_TASKS: set[asyncio.Task[Any]] = set()
 def new_session(
     state: SessionState,
     *,
-    llm: llm.LLM | llm.RealtimeModel,
+    llm: llm.LLM[Any] | llm.RealtimeModel,
     stt: Any = None,
     tts: Any = None,
     vad: Any = None,

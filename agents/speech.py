@@ -60,6 +60,10 @@ def describe_transaction(txn: Transaction) -> str:
 
 
 def describe_card(card: Card) -> str:
-    status = {"active": "active", "locked": "locked", "lost": "reported lost",
-              "stolen": "reported stolen"}[card.status]
+    status = {
+        "active": "active",
+        "locked": "locked",
+        "lost": "reported lost",
+        "stolen": "reported stolen",
+    }[card.status]
     return f"{card.network.title()} {card.kind} card ending {card.last_four}, {status}"

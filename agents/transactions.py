@@ -67,7 +67,9 @@ class TransactionsAgent(BankAgent):
             raise ToolError(UNAVAILABLE) from None
         if not rows:
             return "No transactions match that request."
-        lead = "Your most recent transaction is" if len(rows) == 1 else (
-            f"Your {len(rows)} most recent transactions are"
+        lead = (
+            "Your most recent transaction is"
+            if len(rows) == 1
+            else (f"Your {len(rows)} most recent transactions are")
         )
         return f"{lead}: " + "; ".join(describe_transaction(t) for t in rows) + "."

@@ -29,8 +29,7 @@ def normalise_digits(raw: str, *, min_len: int, max_len: int, what: str) -> str:
     digits = _DIGITS.sub("", raw or "")
     if not raw or len(raw) > 40 or not (min_len <= len(digits) <= max_len):
         raise VerificationRefused(
-            f"That doesn't look like a valid {what}. "
-            f"It should be {min_len} to {max_len} digits."
+            f"That doesn't look like a valid {what}. It should be {min_len} to {max_len} digits."
         )
     return digits
 
@@ -94,10 +93,7 @@ def _refusal_text(result: VerificationResult) -> str:
             "incorrect PINs. I can connect you with a person, or you can try again later."
         )
     # Same words for an unknown customer and a wrong PIN: no customer-number enumeration.
-    return (
-        "That customer number and PIN don't match our records. Please check them and try "
-        "again."
-    )
+    return "That customer number and PIN don't match our records. Please check them and try again."
 
 
 async def _security_event(

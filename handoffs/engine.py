@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 from shared_state import HandoffBrief, HandoffRecord, Intent, SessionState, now_iso
 from tools.db import DatabaseUnavailable
@@ -61,7 +62,12 @@ async def decide_handoff(
         # The fallback is itself a handoff: audit it as accepted with its cause.
         fallback = Decision(True)
         await _record(
-            state, from_agent, target, f"fallback after {decision.rejection}", brief, fallback,
+            state,
+            from_agent,
+            target,
+            f"fallback after {decision.rejection}",
+            brief,
+            fallback,
             started,
         )
     if target is not None:
@@ -79,7 +85,7 @@ async def _record(
     decision: Decision,
     started: float,
 ) -> None:
-    outcome = "accepted" if decision.accepted else "rejected"
+    outcome: Literal["accepted", "rejected"] = "accepted" if decision.accepted else "rejected"
     state.handoff_history.append(
         HandoffRecord(
             seq=len(state.handoff_history) + 1,
@@ -103,7 +109,8 @@ async def _record(
         duration_ms=(time.perf_counter() - started) * 1000,
     )
     logger.info(
-        "handoff %s", outcome,
+        "handoff %s",
+        outcome,
         extra={"from": from_agent, "to": to_agent, "rejection": decision.rejection},
     )
 

@@ -5,8 +5,8 @@ On failure the caller stays with the agent, state intact, and is told so."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from shared_state import SessionState

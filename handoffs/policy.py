@@ -55,8 +55,10 @@ def decide(state: SessionState, from_agent: str | None, to_agent: str) -> Decisi
         return Decision(False, Rejection.HOP_BUDGET_EXHAUSTED, Fallback.ESCALATE)
 
     this_turn = [r for r in accepted if r.user_turn == state.user_turns]
-    bounce = bool(this_turn) and this_turn[-1].from_agent == to_agent and (
-        this_turn[-1].to_agent == from_agent
+    bounce = (
+        bool(this_turn)
+        and this_turn[-1].from_agent == to_agent
+        and (this_turn[-1].to_agent == from_agent)
     )
     if bounce or len(this_turn) >= MAX_HOPS_PER_USER_TURN:
         if state.loop_guard_trips + 1 >= MAX_LOOP_GUARD_TRIPS:

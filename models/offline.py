@@ -34,7 +34,7 @@ class Reply:
     arguments: dict[str, Any] | None = None
 
 
-class OfflineBankLLM(llm.LLM):
+class OfflineBankLLM(llm.LLM[Any]):
     """Deterministic offline model (clearly not a real LLM; used when no provider keys)."""
 
     @property
@@ -94,8 +94,9 @@ class Context:
     tools: set[str]
 
     def conversation(self) -> list[llm.ChatItem]:
-        return [i for i in self.items if i.type in ("message", "function_call",
-                                                     "function_call_output")]
+        return [
+            i for i in self.items if i.type in ("message", "function_call", "function_call_output")
+        ]
 
     def last_of_role(self, role: str) -> str | None:
         for item in reversed(self.items):
@@ -104,18 +105,22 @@ class Context:
         return None
 
     def user_messages(self) -> list[str]:
-        return [i.text_content or "" for i in self.items
-                if i.type == "message" and i.role == "user"]
+        return [
+            i.text_content or "" for i in self.items if i.type == "message" and i.role == "user"
+        ]
 
     def system_texts(self) -> list[str]:
-        return [i.text_content or "" for i in self.items
-                if i.type == "message" and i.role in ("system", "developer")]
+        return [
+            i.text_content or ""
+            for i in self.items
+            if i.type == "message" and i.role in ("system", "developer")
+        ]
 
     def brief(self) -> dict[str, str]:
         for text in reversed(self.system_texts()):
             if text.startswith(_BRIEF):
                 fields: dict[str, str] = {}
-                for part in text[len(_BRIEF):].split(";"):
+                for part in text[len(_BRIEF) :].split(";"):
                     if "=" in part:
                         key, _, value = part.partition("=")
                         fields[key.strip()] = value.strip()
@@ -164,8 +169,9 @@ def _answer_user(ctx: Context, text: str) -> Reply:
         return _on_yes(ctx)
     if u.ask is Ask.NO:
         if _asked_confirmation(ctx):
-            return Reply(text="Okay, I haven't changed anything. Is there anything else I can "
-                         "help with?")
+            return Reply(
+                text="Okay, I haven't changed anything. Is there anything else I can help with?"
+            )
         return _route(ctx, Understanding(Ask.GOODBYE), text)
     return _route(ctx, u, text)
 
@@ -173,9 +179,11 @@ def _answer_user(ctx: Context, text: str) -> Reply:
 def _route(ctx: Context, u: Understanding, text: str) -> Reply:
     ask = u.ask
     if ask is Ask.INJECTION:
-        return Reply(text="I can't change how I work or who I'm speaking with. I can only help "
-                     "with your own accounts, once you're verified with your customer number "
-                     "and PIN.")
+        return Reply(
+            text="I can't change how I work or who I'm speaking with. I can only help "
+            "with your own accounts, once you're verified with your customer number "
+            "and PIN."
+        )
     if ask is Ask.HUMAN and ctx.has("transfer_to_human"):
         return Reply(tool="transfer_to_human", arguments={"reason": "caller asked for a person"})
     if ask is Ask.VERIFY:
@@ -184,8 +192,9 @@ def _route(ctx: Context, u: Understanding, text: str) -> Reply:
         return _suspicious(ctx, u)
     if ask in (Ask.LOST, Ask.STOLEN):
         if ctx.has("report_card_lost_or_stolen"):
-            return _call("report_card_lost_or_stolen", card_last_four=u.card_last_four,
-                         kind=ask.value)
+            return _call(
+                "report_card_lost_or_stolen", card_last_four=u.card_last_four, kind=ask.value
+            )
         return _transfer_towards(ctx, "card_security", f"card {ask.value}")
     if ask in (Ask.LOCK, Ask.UNLOCK):
         tool = f"{ask.value}_card"
@@ -211,30 +220,42 @@ def _route(ctx: Context, u: Understanding, text: str) -> Reply:
     if ask is Ask.SOMETHING_ELSE:
         if ctx.has("transfer_to_greeter"):
             return _call("transfer_to_greeter", reason="caller wants something else")
-        return Reply(text="Of course. What else can I help you with: your balance, recent "
-                     "transactions, or a card?")
+        return Reply(
+            text="Of course. What else can I help you with: your balance, recent "
+            "transactions, or a card?"
+        )
     if ask is Ask.GOODBYE:
         if ctx.has("transfer_to_greeter"):
             return _call("transfer_to_greeter", reason="caller is finished with this desk")
         return Reply(text="Thank you for calling Northwind Bank. Goodbye, and take care!")
     if ask is Ask.GREETING:
-        return Reply(text="Hello! I can help with your balance, recent transactions, or card "
-                     "security. What would you like to do?")
+        return Reply(
+            text="Hello! I can help with your balance, recent transactions, or card "
+            "security. What would you like to do?"
+        )
     return Reply(text=_clarify(ctx))
 
 
 def _clarify(ctx: Context) -> str:
     if ctx.has("get_balance"):
-        return ("Sorry, I didn't catch that. I can read you your balances: all accounts, or "
-                "just checking, savings or your credit card. Or say 'something else'.")
+        return (
+            "Sorry, I didn't catch that. I can read you your balances: all accounts, or "
+            "just checking, savings or your credit card. Or say 'something else'."
+        )
     if ctx.has("get_transactions"):
-        return ("Sorry, I didn't catch that. I can read your recent transactions, filter by "
-                "merchant, days or amount, or help with a charge you don't recognise.")
+        return (
+            "Sorry, I didn't catch that. I can read your recent transactions, filter by "
+            "merchant, days or amount, or help with a charge you don't recognise."
+        )
     if ctx.has("lock_card"):
-        return ("Sorry, I didn't catch that. I can list your cards, lock or unlock a card, "
-                "report one lost or stolen, or dispute a charge.")
-    return ("Sorry, I didn't catch that. I can help with your balance, recent transactions, "
-            "or card security. Which would you like?")
+        return (
+            "Sorry, I didn't catch that. I can list your cards, lock or unlock a card, "
+            "report one lost or stolen, or dispute a charge."
+        )
+    return (
+        "Sorry, I didn't catch that. I can help with your balance, recent transactions, "
+        "or card security. Which would you like?"
+    )
 
 
 def _call(tool: str, **arguments: Any) -> Reply:
@@ -255,8 +276,10 @@ def _transfer_towards(ctx: Context, desk: str, reason: str, merchant: str | None
 
 def _verify(ctx: Context, u: Understanding) -> Reply:
     if not ctx.has("verify_identity"):
-        return Reply(text="You're already verified on this call, so there's no need to share "
-                     "your PIN again. What can I help with?")
+        return Reply(
+            text="You're already verified on this call, so there's no need to share "
+            "your PIN again. What can I help with?"
+        )
     number = u.customer_number
     pin = u.pin
     if number is None:
@@ -278,8 +301,10 @@ def _suspicious(ctx: Context, u: Understanding) -> Reply:
         brief = ctx.brief()
         if u.merchant or brief.get("suspect_transaction_ref"):
             return _dispute(ctx, u)
-        return Reply(text="I'm sorry to hear that. Which charge don't you recognise? Tell me the "
-                     "merchant name.")
+        return Reply(
+            text="I'm sorry to hear that. Which charge don't you recognise? Tell me the "
+            "merchant name."
+        )
     if ctx.has("transfer_to_card_security"):
         args: dict[str, Any] = {"reason": "caller does not recognise a charge"}
         if u.merchant:
@@ -326,8 +351,10 @@ def _on_yes(ctx: Context) -> Reply:
     if _DISPUTE_OFFER in last_assistant and ctx.has("dispute_transaction"):
         return _dispute(ctx, Understanding(Ask.DISPUTE))
     if "balance, recent transactions, or" in last_assistant:
-        return Reply(text="Sure. Which would you like: your balance, your recent transactions, "
-                     "or help with a card?")
+        return Reply(
+            text="Sure. Which would you like: your balance, your recent transactions, "
+            "or help with a card?"
+        )
     return Reply(text="Okay. What would you like me to do?")
 
 
@@ -343,12 +370,17 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
     if name == "verify_identity":
         match = re.search(r"the caller is (\w+)", text)
         who = f", {match.group(1)}" if match else ""
-        return Reply(text=f"Thank you{who}, you're verified. Would you like your balance, your "
-                     "recent transactions, or help with a card?")
+        return Reply(
+            text=f"Thank you{who}, you're verified. Would you like your balance, your "
+            "recent transactions, or help with a card?"
+        )
     prefix = _opening_prefix(ctx)
-    if name in ("lock_card",) and text.startswith("Done") and ctx.brief().get(
-        "intent"
-    ) == "suspicious_charge" and ctx.has("dispute_transaction"):
+    if (
+        name in ("lock_card",)
+        and text.startswith("Done")
+        and ctx.brief().get("intent") == "suspicious_charge"
+        and ctx.has("dispute_transaction")
+    ):
         merchant = ctx.brief().get("merchant", "that")
         if not ctx.last_call(("dispute_transaction",)):
             text += f" Would you also like me to {_DISPUTE_OFFER} for the {merchant} charge?"
@@ -357,11 +389,15 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
 
 def _spoken_error(text: str) -> str:
     if "must be verified" in text:
-        return ("I can help with that. First I need to verify your identity: please tell me "
-                "your customer number and your PIN.")
+        return (
+            "I can help with that. First I need to verify your identity: please tell me "
+            "your customer number and your PIN."
+        )
     if "cannot be reached directly" in text:
-        return ("I can't do that from this desk. Say 'something else' and I'll take you back to "
-                "the front desk.")
+        return (
+            "I can't do that from this desk. Say 'something else' and I'll take you back to "
+            "the front desk."
+        )
     if text.startswith("Not transferred"):
         return "Sorry, let me make sure I help with the right thing. What do you need?"
     if text.startswith("Unknown function"):
@@ -396,9 +432,11 @@ def _opening_prefix(ctx: Context) -> str:
 def _spoke_since_brief(ctx: Context) -> bool:
     seen_brief = False
     for item in ctx.items:
-        if item.type == "message" and item.role == "system" and (
-            item.text_content or ""
-        ).startswith(_BRIEF):
+        if (
+            item.type == "message"
+            and item.role == "system"
+            and (item.text_content or "").startswith(_BRIEF)
+        ):
             seen_brief = True
         elif seen_brief and item.type == "message" and item.role == "assistant":
             return True
@@ -425,18 +463,32 @@ def _specialist_opening(ctx: Context) -> Reply:
     if ctx.has("get_transactions"):
         return _transactions_call(request or Understanding(Ask.TRANSACTIONS))
     if ctx.has("list_cards"):
-        return Reply(text="You're through to card security. I can lock or unlock a card, report "
-                     "one lost or stolen, or dispute a charge. What would you like to do?")
+        return Reply(
+            text="You're through to card security. I can lock or unlock a card, report "
+            "one lost or stolen, or dispute a charge. What would you like to do?"
+        )
     return Reply(text="How can I help?")
 
 
 def _greeter_returning(ctx: Context, instructions: str) -> Reply:
     request = _latest_request(ctx)
     if "transfer kept bouncing" in instructions:
-        return Reply(text="Sorry about the back and forth. In a few words, what would you like "
-                     "help with: your balance, your transactions, or a card?")
-    routable = (Ask.BALANCE, Ask.TRANSACTIONS, Ask.LOCK, Ask.UNLOCK, Ask.LOST, Ask.STOLEN,
-                Ask.SUSPICIOUS, Ask.LIST_CARDS, Ask.DISPUTE, Ask.HUMAN)
+        return Reply(
+            text="Sorry about the back and forth. In a few words, what would you like "
+            "help with: your balance, your transactions, or a card?"
+        )
+    routable = (
+        Ask.BALANCE,
+        Ask.TRANSACTIONS,
+        Ask.LOCK,
+        Ask.UNLOCK,
+        Ask.LOST,
+        Ask.STOLEN,
+        Ask.SUSPICIOUS,
+        Ask.LIST_CARDS,
+        Ask.DISPUTE,
+        Ask.HUMAN,
+    )
     if request is not None and request.ask in routable and ctx.tools:
         return _route(ctx, request, "")
     if request is not None and request.ask is Ask.GOODBYE:

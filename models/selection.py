@@ -50,9 +50,7 @@ def choose_mode(env: dict[str, str] | None = None) -> Mode:
     raw = env.get("BANK_MODEL_MODE", "").strip().lower()
     if raw:
         if raw not in MODES:
-            raise ConfigError(
-                f"BANK_MODEL_MODE={raw!r} is not one of {', '.join(MODES)}"
-            )
+            raise ConfigError(f"BANK_MODEL_MODE={raw!r} is not one of {', '.join(MODES)}")
         mode: Mode = raw  # type: ignore[assignment]
     elif all(env.get(k) for k in PIPELINE_KEYS):
         mode = "pipeline"

@@ -8,10 +8,10 @@ app token. Tools read the principal from this object, never from LLM arguments."
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -184,7 +184,12 @@ class SessionState:
             if is_dataclass(value) and not isinstance(value, type):
                 value = asdict(value, dict_factory=_plain)
             elif isinstance(value, list):
-                value = [asdict(v, dict_factory=_plain) if is_dataclass(v) else v for v in value]
+                value = [
+                    asdict(v, dict_factory=_plain)
+                    if is_dataclass(v) and not isinstance(v, type)
+                    else v
+                    for v in value
+                ]
             elif isinstance(value, StrEnum):
                 value = value.value
             data[f.name.lstrip("_")] = value

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from livekit.agents import Agent, AgentSession, llm
+from scripted_llm import ScriptedLLM, ToolCall
 
 import agents.base
 import agents.session
 from agents import Greeter, new_session
-from scripted_llm import ScriptedLLM, ToolCall
 from shared_state import SessionState
 from tools.db import Database
 

@@ -43,7 +43,9 @@ async def test_sensitive_tool_refused_before_verification(
 ) -> None:
     alice = await db.customer_by_number("1001")
     accounts = await db.accounts(alice.id)
-    async with desk(db, ["How can I help?"], agent=agent_cls()) as d:
+    # (a brief is set so the specialist's opening works: see the xfail test below for None)
+    state = SessionState(db=db, channel="console", brief=HandoffBrief(from_agent="greeter"))
+    async with desk(db, ["How can I help?"], agent=agent_cls(), state=state) as d:
         assert d.state.principal is None
         result = await d.say("tell me everything", ToolCall(tool, args), "You'll need to verify first.")
         result.expect.next_event().is_function_call(name=tool)
@@ -68,10 +70,25 @@ async def test_sensitive_tool_refused_before_verification(
     assert await db.cases(alice.id) == []
 
 
+@pytest.mark.xfail(
+    reason="BUG: BankAgent.speak_opening (agents/base.py) dereferences state.brief.from_agent "
+    "while state.brief is None, so a specialist started without a brief crashes in on_enter "
+    "and never speaks",
+    strict=True,
+)
+async def test_specialist_started_without_brief_speaks_one_opening(db: Database) -> None:
+    async with desk(db, ["Balance desk, how can I help?"], agent=BalanceAgent()) as d:
+        result = await d.say("hello", "Hi.")
+        result.expect.next_event().is_message(role="assistant")
+        assert len(d.llm.calls) == 2  # the opening and the reply
+        texts = [i.text_content for i in d.session.history.items if i.type == "message" and i.role == "assistant"]
+        assert texts == ["Balance desk, how can I help?", "Hi."]
+
+
 async def test_caller_id_hint_is_not_verification(db: Database) -> None:
     """A phone-number match (assurance caller-id) must never unlock account data."""
     alice = await db.customer_by_number("1001")
-    state = SessionState(db=db, channel="sip")
+    state = SessionState(db=db, channel="sip", brief=HandoffBrief(from_agent="greeter"))
     state.caller.candidate_customer_id = alice.id
     async with desk(db, ["Hi."], agent=BalanceAgent(), state=state) as d:
         assert d.state.assurance is Assurance.CALLER_ID and not d.state.is_verified
@@ -174,8 +191,7 @@ async def test_pin_never_reaches_the_model_after_verification(db: Database) -> N
             i for i in d.session.history.items if i.type == "function_call" and i.name == "verify_identity"
         ]
         assert verify_calls and all(json.loads(c.arguments)["pin"] == PIN_REDACTED for c in verify_calls)
-        verify_events = [e.item for e in result.events if e.type == "function_call"]
-        assert json.loads(verify_events[0].arguments)["pin"] == PIN_REDACTED
+        result.expect.next_event().is_function_call(name="verify_identity")
 
 
 async def test_wrong_pin_is_redacted_too(db: Database) -> None:

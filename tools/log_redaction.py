@@ -12,11 +12,14 @@ import re
 from typing import Any
 
 _DIGITS = re.compile(r"(?<![\w.])\d(?:[\s-]?\d){3,}(?![\w])")
-_MONEY = re.compile(r"\$\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*(?:\.\d{1,2})?\s?(?:dollars?|cents?)\b",
-                    re.IGNORECASE)
+_MONEY = re.compile(
+    r"\$\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*(?:\.\d{1,2})?\s?(?:dollars?|cents?)\b", re.IGNORECASE
+)
 _SPOKEN_MONEY = re.compile(r"\b(?:[a-z-]+\s+){0,12}(?:dollars?|cents?)\b", re.IGNORECASE)
 _SAFE_KEYS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {
-    "message", "asctime", "taskName",
+    "message",
+    "asctime",
+    "taskName",
 }
 _LOGGERS = ("livekit", "livekit.agents", "livekit.plugins", "bank", "asyncio", "")
 

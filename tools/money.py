@@ -29,7 +29,9 @@ def number_to_words(n: int) -> str:
     for value, name in _SCALES:
         if n >= value:
             head, rest = divmod(n, value)
-            return number_to_words(head) + " " + name + (" " + number_to_words(rest) if rest else "")
+            return (
+                number_to_words(head) + " " + name + (" " + number_to_words(rest) if rest else "")
+            )
     raise AssertionError("unreachable")
 
 

@@ -25,7 +25,9 @@ def check_pin(pin: str, stored: str) -> bool:
         return False
     if algo != _ALGO:
         return False
-    candidate = hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt_hex), int(iterations))
+    candidate = hashlib.pbkdf2_hmac(
+        "sha256", pin.encode(), bytes.fromhex(salt_hex), int(iterations)
+    )
     return hmac.compare_digest(candidate, bytes.fromhex(digest_hex))
 
 

@@ -116,7 +116,7 @@ class Database:
     # -- plumbing ---------------------------------------------------------------------------
 
     async def _run(
-        self, fn: Callable[[asyncpg.Connection], Awaitable[T]], *, retry: bool = True
+        self, fn: Callable[[Any], Awaitable[T]], *, retry: bool = True
     ) -> T:
         async def attempt() -> T:
             try:
@@ -160,9 +160,7 @@ class Database:
     async def customer_by_phone(self, phone_e164: str) -> Customer | None:
         """Caller-id lookup. Returns None when zero or several customers share the number."""
         rows = await self._run(
-            lambda c: c.fetch(
-                "SELECT * FROM customers WHERE phone_e164 = $1 LIMIT 2", phone_e164
-            )
+            lambda c: c.fetch("SELECT * FROM customers WHERE phone_e164 = $1 LIMIT 2", phone_e164)
         )
         return _customer(rows[0]) if len(rows) == 1 else None
 
@@ -235,7 +233,8 @@ class Database:
         rows = await self._run(
             lambda c: c.fetch(
                 f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a WHERE a.customer_id = $1 "
-                "ORDER BY CASE a.kind WHEN 'checking' THEN 0 WHEN 'savings' THEN 1 ELSE 2 END, a.id",
+                "ORDER BY CASE a.kind WHEN 'checking' THEN 0 WHEN 'savings' THEN 1 ELSE 2 END,"
+                " a.id",
                 customer_id,
             )
         )
@@ -297,7 +296,8 @@ class Database:
         row = await self._run(
             lambda c: c.fetchrow(
                 "SELECT t.id, t.account_id, a.kind, t.amount_cents, t.merchant, t.category, "
-                "t.status, t.occurred_at FROM transactions t JOIN accounts a ON a.id = t.account_id "
+                "t.status, t.occurred_at FROM transactions t "
+                "JOIN accounts a ON a.id = t.account_id "
                 "WHERE t.id = $2 AND a.customer_id = $1",
                 customer_id,
                 transaction_id,
@@ -438,15 +438,14 @@ class Database:
                     summary,
                     idempotency_key,
                 )
+                assert row is not None  # INSERT ... RETURNING always yields the row
                 return _case(row, created=True)
 
         return await self._run(txn)
 
     async def cases(self, customer_id: int) -> list[Case]:
         rows = await self._run(
-            lambda c: c.fetch(
-                "SELECT * FROM cases WHERE customer_id = $1 ORDER BY id", customer_id
-            )
+            lambda c: c.fetch("SELECT * FROM cases WHERE customer_id = $1 ORDER BY id", customer_id)
         )
         return [_case(r, created=False) for r in rows]
 
@@ -463,9 +462,17 @@ class Database:
                 " ON CONFLICT (session_id, seq) DO NOTHING",
                 [
                     (
-                        r["session_id"], r["seq"], r["from_agent"], r["to_agent"], r["reason"],
-                        r["intent"], r["assurance"], r["context_policy"], r["outcome"],
-                        r["rejection_reason"], r["duration_ms"],
+                        r["session_id"],
+                        r["seq"],
+                        r["from_agent"],
+                        r["to_agent"],
+                        r["reason"],
+                        r["intent"],
+                        r["assurance"],
+                        r["context_policy"],
+                        r["outcome"],
+                        r["rejection_reason"],
+                        r["duration_ms"],
                     )
                     for r in rows
                 ],

@@ -27,7 +27,9 @@ class EmbeddedPostgres:
 
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir
-        self._server: Any = pgserver.get_server(data_dir, cleanup_mode=cleanup_mode)
+        self._server: Any = pgserver.get_server(  # type: ignore[attr-defined]
+            data_dir, cleanup_mode=cleanup_mode
+        )
 
     @property
     def dsn(self) -> str:
@@ -38,7 +40,7 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         """Really stop the server (fast shutdown: live connections are cut)."""
-        from pgserver import pg_ctl
+        from pgserver import pg_ctl  # type: ignore[attr-defined]
 
         # pgserver runs postgres as its own system user when we are root; pg_ctl must too.
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._server.system_user)

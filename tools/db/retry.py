@@ -59,5 +59,7 @@ async def with_retry(
             with attempt:
                 return await operation()
     except RetryError as exc:
-        raise DatabaseUnavailable("the bank database is unreachable") from exc.last_attempt.exception()
+        raise DatabaseUnavailable(
+            "the bank database is unreachable"
+        ) from exc.last_attempt.exception()
     raise AssertionError("unreachable")  # pragma: no cover

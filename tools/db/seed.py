@@ -123,11 +123,22 @@ async def _insert_customer(conn: asyncpg.Connection, spec: dict[str, Any], now: 
 
 
 _MERCHANTS = [
-    ("Uber", "transport"), ("Lyft", "transport"), ("Amazon", "shopping"), ("Target", "shopping"),
-    ("Whole Foods Market", "groceries"), ("Trader Joe's", "groceries"), ("Shell", "fuel"),
-    ("Chevron", "fuel"), ("Netflix", "subscriptions"), ("Spotify", "subscriptions"),
-    ("Starbucks", "dining"), ("Chipotle", "dining"), ("Delta Air Lines", "travel"),
-    ("Hilton Hotels", "travel"), ("PG&E", "utilities"), ("Comcast", "utilities"),
+    ("Uber", "transport"),
+    ("Lyft", "transport"),
+    ("Amazon", "shopping"),
+    ("Target", "shopping"),
+    ("Whole Foods Market", "groceries"),
+    ("Trader Joe's", "groceries"),
+    ("Shell", "fuel"),
+    ("Chevron", "fuel"),
+    ("Netflix", "subscriptions"),
+    ("Spotify", "subscriptions"),
+    ("Starbucks", "dining"),
+    ("Chipotle", "dining"),
+    ("Delta Air Lines", "travel"),
+    ("Hilton Hotels", "travel"),
+    ("PG&E", "utilities"),
+    ("Comcast", "utilities"),
 ]
 
 
@@ -143,12 +154,15 @@ async def seed_synthetic(
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction():
-            base = int(
-                await conn.fetchval(
-                    "SELECT COALESCE(max(customer_number::bigint), 499999) FROM customers "
-                    "WHERE customer_number ~ '^[0-9]+$' AND customer_number::bigint >= 500000"
+            base = (
+                int(
+                    await conn.fetchval(
+                        "SELECT COALESCE(max(customer_number::bigint), 499999) FROM customers "
+                        "WHERE customer_number ~ '^[0-9]+$' AND customer_number::bigint >= 500000"
+                    )
                 )
-            ) + 1
+                + 1
+            )
             first_id = await conn.fetchval("SELECT COALESCE(max(id), 0) + 1 FROM customers")
             await conn.copy_records_to_table(
                 "customers",
@@ -166,10 +180,23 @@ async def seed_synthetic(
             ]
             await conn.copy_records_to_table(
                 "accounts",
-                columns=["customer_id", "kind", "nickname", "number_last_four",
-                         "ledger_balance_cents", "available_balance_cents"],
+                columns=[
+                    "customer_id",
+                    "kind",
+                    "nickname",
+                    "number_last_four",
+                    "ledger_balance_cents",
+                    "available_balance_cents",
+                ],
                 records=(
-                    (cid, "checking", "Checking", f"{cid % 10000:04d}", b := rng.randint(0, 10**7), b)
+                    (
+                        cid,
+                        "checking",
+                        "Checking",
+                        f"{cid % 10000:04d}",
+                        b := rng.randint(0, 10**7),
+                        b,
+                    )
                     for cid in ids
                 ),
             )
@@ -180,8 +207,14 @@ async def seed_synthetic(
                 "cards",
                 columns=["customer_id", "account_id", "last_four", "network", "kind", "status"],
                 records=(
-                    (a["customer_id"], a["id"], f"{rng.randint(0, 9999):04d}", "visa", "debit",
-                     "active")
+                    (
+                        a["customer_id"],
+                        a["id"],
+                        f"{rng.randint(0, 9999):04d}",
+                        "visa",
+                        "debit",
+                        "active",
+                    )
                     for a in accounts
                 ),
             )
@@ -191,13 +224,27 @@ async def seed_synthetic(
                     for _ in range(transactions_per_customer):
                         merchant, category = rng.choice(_MERCHANTS)
                         at = now - timedelta(minutes=rng.randint(0, 60 * 24 * 365))
-                        yield (a["id"], -rng.randint(100, 50000), merchant, category, "posted",
-                               at, at)
+                        yield (
+                            a["id"],
+                            -rng.randint(100, 50000),
+                            merchant,
+                            category,
+                            "posted",
+                            at,
+                            at,
+                        )
 
             await conn.copy_records_to_table(
                 "transactions",
-                columns=["account_id", "amount_cents", "merchant", "category", "status",
-                         "occurred_at", "posted_at"],
+                columns=[
+                    "account_id",
+                    "amount_cents",
+                    "merchant",
+                    "category",
+                    "status",
+                    "occurred_at",
+                    "posted_at",
+                ],
                 records=txns(),
             )
         await conn.execute("ANALYZE")

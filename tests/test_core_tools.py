@@ -1,0 +1,299 @@
+"""The specialists' tools answer from the database and write to it only when they should."""
+
+from __future__ import annotations
+
+import asyncpg
+from core_helpers import Desk, ToolCall, desk, first_system_brief, hop, settle
+
+from agents import CardSecurityAgent
+from agents.speech import describe_transaction
+from tools.db import Database
+from tools.money import speak_cents
+
+
+def _out(result) -> object:  # type: ignore[no-untyped-def]
+    outs = [e.item for e in result.events if e.type == "function_call_output"]
+    assert len(outs) == 1, outs
+    return outs[0]
+
+
+async def _at(d: Desk, agent_id: str, customer: str = "1001") -> int:
+    await d.verify(customer)
+    await hop(d, agent_id)
+    assert d.state.principal is not None
+    return d.state.principal.customer_id
+
+
+# -- balance ---------------------------------------------------------------------------------------
+
+
+async def test_balance_is_read_live_from_the_db(db: Database, dsn: str) -> None:
+    async with desk(db) as d:
+        cid = await _at(d, "balance")
+        result = await d.say("balances?", ToolCall("get_balance"), "Here are your balances.")
+        result.expect.next_event().is_function_call(name="get_balance")
+        out = result.expect.next_event().is_function_call_output(is_error=False).event().item
+        result.expect.next_event().is_message(role="assistant")
+        result.expect.no_more_events()
+        accounts = await db.accounts(cid)
+        assert [a.kind for a in accounts] == ["checking", "savings", "credit_card"]
+        for a in accounts:
+            assert a.number_last_four in out.output
+            if a.kind == "credit_card":
+                assert speak_cents(a.available_credit_cents or 0) in out.output
+            else:
+                assert f"available balance of {speak_cents(a.available_balance_cents)}" in out.output
+        # pending makes checking's available differ from current: both are explained
+        checking = accounts[0]
+        assert f"current balance is {speak_cents(checking.ledger_balance_cents)}" in out.output
+
+        # the next answer reflects the DB as it is now, not a cached figure
+        owner = await asyncpg.connect(dsn)
+        try:
+            await owner.execute(
+                "UPDATE accounts SET available_balance_cents = 123456, ledger_balance_cents = 129656 "
+                "WHERE id = $1", checking.id,
+            )
+        finally:
+            await owner.close()
+        result = await d.say("checking again?", ToolCall("get_balance", {"account": "checking"}), "OK.")
+        out = _out(result)
+        assert "one thousand two hundred thirty-four dollars and fifty-six cents" in out.output
+        assert "savings" not in out.output and "credit" not in out.output
+
+
+async def test_balance_for_missing_account_kind_is_an_error(db: Database) -> None:
+    async with desk(db) as d:
+        await _at(d, "balance", "1002")  # Ben has only checking
+        out = _out(await d.say("savings?", ToolCall("get_balance", {"account": "savings"}), "None."))
+        assert out.is_error and "no savings account" in out.output and "checking" in out.output
+
+
+# -- transactions ----------------------------------------------------------------------------------
+
+
+async def test_transactions_default_three_newest(db: Database) -> None:
+    async with desk(db) as d:
+        cid = await _at(d, "transactions")
+        result = await d.say("recent transactions?", ToolCall("get_transactions"), "Here they are.")
+        result.expect.next_event().is_function_call(name="get_transactions")
+        out = result.expect.next_event().is_function_call_output(is_error=False).event().item
+        result.expect.next_event().is_message(role="assistant")
+        expected = await db.transactions(cid, limit=3)
+        assert [t.merchant for t in expected] == ["Whole Foods Market", "Uber", "Blue Bottle Coffee"]
+        assert out.output.count("[ref ") == 3
+        for t in expected:
+            assert describe_transaction(t) in out.output
+        # newest first
+        positions = [out.output.index(f"[ref {t.id}]") for t in expected]
+        assert positions == sorted(positions)
+        assert "(pending)" in out.output  # Whole Foods is still pending
+
+
+async def test_transactions_merchant_filter(db: Database) -> None:
+    async with desk(db) as d:
+        cid = await _at(d, "transactions")
+        out = _out(await d.say("any uber?", ToolCall("get_transactions", {"merchant": "uber"}), "One."))
+        uber = await db.transactions(cid, merchant="uber", limit=20)
+        assert len(uber) == 1
+        assert out.output.startswith("Your most recent transaction is")
+        assert out.output.count("[ref ") == 1 and f"[ref {uber[0].id}]" in out.output
+        assert "twenty-three dollars and ten cents" in out.output
+        out = _out(await d.say("any zx?", ToolCall("get_transactions", {"merchant": "ZX Electronics"}), "No."))
+        assert out.output == "No transactions match that request."  # Ben's merchant, not Alice's
+
+
+async def test_transactions_min_amount_filter(db: Database) -> None:
+    async with desk(db) as d:
+        cid = await _at(d, "transactions")
+        out = _out(await d.say("over 100?", ToolCall("get_transactions", {"min_amount": 100, "count": 10}), "OK."))
+        expected = await db.transactions(cid, min_amount_cents=10000, limit=10)
+        assert {t.merchant for t in expected} == {
+            "Amazon", "Acme Corp Payroll", "Parkside Apartments", "Transfer from Checking",
+        }
+        assert out.output.count("[ref ") == len(expected)
+        for t in expected:
+            assert f"[ref {t.id}]" in out.output
+        for small in ("Uber", "Whole Foods", "Blue Bottle", "Netflix", "Shell", "PG&E"):
+            assert small not in out.output
+
+
+async def test_transactions_reject_bad_arguments(db: Database) -> None:
+    async with desk(db) as d:
+        await _at(d, "transactions")
+        out = _out(await d.say("all of them", ToolCall("get_transactions", {"count": 500}), "Too many."))
+        assert out.is_error and "[ref " not in out.output
+
+
+# -- card lock / unlock -------------------------------------------------------------------------------
+
+
+async def _card(db: Database, cid: int, last_four: str):  # type: ignore[no-untyped-def]
+    return {c.last_four: c for c in await db.cards(cid)}[last_four]
+
+
+async def test_lock_needs_read_back_then_writes_once(db: Database) -> None:
+    async with desk(db) as d:
+        cid = await _at(d, "card_security")
+        card = await _card(db, cid, "4242")
+        assert card.status == "active"
+
+        out = _out(await d.say("lock my debit card", ToolCall("lock_card", {"card_last_four": "4242"}), "Confirm?"))
+        assert not out.is_error and out.output.startswith("To confirm: lock the Visa debit card ending 4242")
+        assert d.state.pending_confirmation is not None
+        assert d.state.pending_confirmation.card_id == card.id
+        assert (await _card(db, cid, "4242")).status == "active"  # nothing written yet
+        assert await db.card_events(card.id) == []
+
+        result = await d.say("yes", ToolCall("lock_card", {"card_last_four": "4242", "confirm": True}), "Locked.")
+        result.expect.next_event().is_function_call(name="lock_card")
+        out = result.expect.next_event().is_function_call_output(is_error=False).event().item
+        assert "is now locked" in out.output
+        assert d.state.pending_confirmation is None
+        assert (await _card(db, cid, "4242")).status == "locked"
+        assert (await _card(db, cid, "5454")).status == "active"  # only that card
+        events = await db.card_events(card.id)
+        assert len(events) == 1
+        assert (events[0]["from_status"], events[0]["to_status"]) == ("active", "locked")
+        assert events[0]["actor"] == "agent:card_security"
+
+        # locking again: says it's already locked, writes nothing (with or without confirm)
+        out = _out(await d.say("lock it again", ToolCall("lock_card", {"card_last_four": "4242"}), "Already."))
+        assert "locked" in out.output and "Nothing needed changing" in out.output
+        out = _out(await d.say("yes lock", ToolCall("lock_card", {"card_last_four": "4242", "confirm": True}), "Already."))
+        assert "Nothing needed changing" in out.output
+        assert len(await db.card_events(card.id)) == 1
+
+        # and unlock: read-back, confirm, one more event
+        out = _out(await d.say("unlock it", ToolCall("unlock_card", {"card_last_four": "4242"}), "Confirm?"))
+        assert out.output.startswith("To confirm: unlock")
+        assert (await _card(db, cid, "4242")).status == "locked"
+        out = _out(await d.say("yes", ToolCall("unlock_card", {"card_last_four": "4242", "confirm": True}), "Done."))
+        assert "unlocked" in out.output
+        assert (await _card(db, cid, "4242")).status == "active"
+        events = await db.card_events(card.id)
+        assert [(e["from_status"], e["to_status"]) for e in events] == [("active", "locked"), ("locked", "active")]
+
+
+async def test_lock_with_confirm_on_first_call_does_not_write(db: Database) -> None:
+    async with desk(db) as d:
+        cid = await _at(d, "card_security")
+        card = await _card(db, cid, "4242")
+        out = _out(await d.say(
+            "lock 4242", ToolCall("lock_card", {"card_last_four": "4242", "confirm": True}), "Confirm?"
+        ))
+        assert out.output.startswith("To confirm:")  # treated as the read-back
+        assert (await _card(db, cid, "4242")).status == "active"
+        assert await db.card_events(card.id) == []
+        await settle()
+        kinds = [e["kind"] for e in await db.security_events(d.state.session_id)]
+        assert "unconfirmed_card_write" in kinds
+
+
+async def test_confirmation_must_come_on_the_very_next_turn(db: Database) -> None:
+    async with desk(db) as d:
+        cid = await _at(d, "card_security")
+        card = await _card(db, cid, "4242")
+        await d.say("lock 4242", ToolCall("lock_card", {"card_last_four": "4242"}), "Confirm?")
+        await d.say("wait, what's the weather?", "I can only help with cards.")
+        out = _out(await d.say(
+            "ok yes", ToolCall("lock_card", {"card_last_four": "4242", "confirm": True}), "Confirm again?"
+        ))
+        assert out.output.startswith("To confirm:")
+        assert (await _card(db, cid, "4242")).status == "active"
+        assert await db.card_events(card.id) == []
+
+
+async def test_confirmation_is_bound_to_the_card_read_back(db: Database) -> None:
+    async with desk(db) as d:
+        cid = await _at(d, "card_security")
+        await d.say("lock 4242", ToolCall("lock_card", {"card_last_four": "4242"}), "Confirm?")
+        out = _out(await d.say(
+            "yes", ToolCall("lock_card", {"card_last_four": "5454", "confirm": True}), "Confirm?"
+        ))
+        assert out.output.startswith("To confirm: lock the Mastercard credit card ending 5454")
+        for last_four in ("4242", "5454"):
+            card = await _card(db, cid, last_four)
+            assert card.status == "active" and await db.card_events(card.id) == []
+
+
+async def test_unlock_an_already_locked_card(db: Database) -> None:
+    async with desk(db) as d:
+        cid = await _at(d, "card_security", "1003")  # Chloe: amex 3737 locked
+        amex = await _card(db, cid, "3737")
+        assert amex.status == "locked"
+        await d.say("unlock my amex", ToolCall("unlock_card"), "Confirm?")  # the one locked card
+        assert d.state.pending_confirmation is not None
+        assert d.state.pending_confirmation.card_last_four == "3737"
+        await d.say("yes", ToolCall("unlock_card", {"confirm": True}), "Done.")
+        assert (await _card(db, cid, "3737")).status == "active"
+        assert len(await db.card_events(amex.id)) == 1
+        assert (await _card(db, cid, "7070")).status == "active"
+
+
+# -- suspicious charge: transactions -> card security with a brief -----------------------------------
+
+
+async def test_suspicious_charge_brief_and_dispute(db: Database) -> None:
+    async with desk(db) as d:
+        cid = await _at(d, "transactions")
+        uber = (await db.transactions(cid, merchant="Uber", limit=1))[0]
+        debit = await _card(db, cid, "4242")
+
+        result = await d.say(
+            "I don't recognise that Uber charge",
+            ToolCall("transfer_to_card_security", {"reason": "unrecognised charge", "merchant": "Uber"}),
+            "I see the Uber charge. Shall I dispute it?",
+        )
+        result.expect.next_event().is_function_call(name="transfer_to_card_security")
+        result.expect.next_event().is_function_call_output()
+        result.expect.next_event().is_agent_handoff(new_agent_type=CardSecurityAgent)
+        result.expect.next_event().is_message(role="assistant")
+        result.expect.no_more_events()
+
+        brief = d.state.brief
+        assert brief is not None and brief.suspect_transaction is not None
+        st = brief.suspect_transaction
+        assert (st.transaction_id, st.merchant, st.amount_cents) == (uber.id, "Uber", uber.amount_cents)
+        assert st.card_last_four == "4242"
+        assert brief.intent is not None and brief.intent.value == "suspicious_charge"
+
+        first_ctx = d.llm.contexts[-1]
+        text = first_system_brief(first_ctx)
+        assert text is not None and text.startswith("Handoff brief:")
+        assert f"suspect_transaction_ref={uber.id}" in text
+        assert f"suspect_transaction_ref={uber.id}" in d.llm.snapshots[-1]
+
+        result = await d.say("yes, dispute it", ToolCall("dispute_transaction"), "Done, case opened.")
+        result.expect.next_event().is_function_call(name="dispute_transaction")
+        out = result.expect.next_event().is_function_call_output(is_error=False).event().item
+        cases = await db.cases(cid)
+        assert len(cases) == 1
+        case = cases[0]
+        assert (case.kind, case.status, case.transaction_id, case.card_id) == (
+            "dispute", "open", uber.id, debit.id,
+        )
+        assert f"case number is {case.id}" in out.output and "Uber" in out.output
+
+        # disputing again does not open a second case
+        out = _out(await d.say("did it work?", ToolCall("dispute_transaction"), "Yes."))
+        assert "already an open dispute" in out.output
+        assert len(await db.cases(cid)) == 1
+
+
+async def test_ben_suspicious_zx_charge(db: Database) -> None:
+    async with desk(db) as d:
+        cid = await _at(d, "transactions", "1002")
+        zx = (await db.transactions(cid, merchant="ZX", limit=1))[0]
+        await hop(d, "card_security", "Card security.", merchant="ZX Electronics Online")
+        assert d.state.brief.suspect_transaction.transaction_id == zx.id
+        await d.say("dispute", ToolCall("dispute_transaction"), "Opened.")
+        assert [(c.kind, c.transaction_id) for c in await db.cases(cid)] == [("dispute", zx.id)]
+
+
+async def test_deposit_cannot_be_disputed(db: Database) -> None:
+    async with desk(db) as d:
+        cid = await _at(d, "card_security")
+        out = _out(await d.say("dispute payroll", ToolCall("dispute_transaction", {"merchant": "Acme"}), "No."))
+        assert out.is_error and "deposit" in out.output
+        assert await db.cases(cid) == []

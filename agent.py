@@ -187,5 +187,12 @@ if __name__ == "__main__":
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    if sys.argv[1:2] == ["console"] and not sys.stdin.isatty():
+        # No terminal (piped input): same session and agents, one caller line per line.
+        from agents.plain_console import run_plain_console
+
+        mode = choose_mode()
+        asyncio.run(run_plain_console(build_models(mode).llm))
+        raise SystemExit(0)
     _ensure_sounddevice()
     cli.run_app(server)

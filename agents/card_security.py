@@ -157,28 +157,37 @@ async def _cards(db: Database | None, principal: Principal) -> list[Card]:
         raise ToolError(UNAVAILABLE) from None
 
 
+_STATUS_WORD = {"locked": "locked", "active": "active", "lost": "reported lost",
+                "stolen": "reported stolen"}
+
+
+def _name(card: Card) -> str:
+    return f"{card.network.title()} {card.kind} card ending {card.last_four}"
+
+
 def _pick_card(cards: list[Card], last_four: str | None, action: Action) -> Card:
+    # Messages are caller-facing: a real LLM relays them, the offline model speaks them.
     if last_four is not None:
         digits = "".join(ch for ch in str(last_four) if ch.isdigit())
         if len(digits) != 4:
-            raise ToolError("Please give just the last four digits of the card.")
+            raise ToolError("Please tell me just the last four digits of the card.")
         for card in cards:
             if card.last_four == digits:
                 return card
         raise ToolError(
-            "None of the caller's cards ends in those digits. Their cards: "
+            "None of your cards ends in those digits. Your cards are: "
             + "; ".join(describe_card(c) for c in cards)
-            + "."
+            + ". Which one do you mean? Please tell me its last four digits."
         )
     eligible = [c for c in cards if _eligible(c, action)] or cards
     if len(eligible) == 1:
         return eligible[0]
     if not eligible:
-        raise ToolError("The caller has no cards.")
+        raise ToolError("I can't find any cards on your accounts.")
     raise ToolError(
-        "Which card? Ask the caller for the last four digits. Their cards: "
+        "Which card do you mean? Your cards are: "
         + "; ".join(describe_card(c) for c in eligible)
-        + "."
+        + ". Please tell me the last four digits."
     )
 
 
@@ -199,12 +208,14 @@ async def _card_action(
     principal = require_principal(ctx, action=f"{action}_card")
     card = _pick_card(await _cards(state.db, principal), last_four, action)
     target = _TARGET_STATUS[action]
-    label = describe_card(card)
     if card.status == target:
         state.pending_confirmation = None
-        return f"The {label}. Nothing needed changing."
+        return f"Your {_name(card)} is already {_STATUS_WORD[target]}, so nothing needed changing."
     if card.status in ("lost", "stolen") and action in ("lock", "unlock"):
-        return f"The {label}, so it stays blocked for good; a replacement is the way forward."
+        return (
+            f"Your {_name(card)} was reported {card.status}, so it stays blocked for good; "
+            "a replacement card is the way forward."
+        )
     pending = state.pending_confirmation
     confirmed = (
         confirm
@@ -260,7 +271,8 @@ async def _card_action(
     except DatabaseUnavailable:
         raise ToolError(UNAVAILABLE) from None
     if result.change is CardChange.NOT_ALLOWED:
-        return f"The {describe_card(result.card)}, so it can't be changed."
+        card = result.card
+        return f"Your {_name(card)} was reported {card.status}, so it can't be changed."
     done = {
         "lock": "is now locked. You can unlock it any time by calling us",
         "unlock": "is unlocked and ready to use",

@@ -32,9 +32,13 @@ _SPOKEN_MONEY = re.compile(
 )
 
 
-def mask_sensitive(text: str) -> str:
-    text = _MONEY.sub("[amount]", text)
-    text = _SPOKEN_MONEY.sub(" [amount]", text)
+def mask_sensitive(text: str, *, role: str = "assistant") -> str:
+    """Agent lines may quote balances and card data: mask amounts and numbers. The caller's
+    own words keep their amounts ("over $100" is a filter, not a balance) but lose any
+    long digit run (PINs, card and account numbers)."""
+    if role != "user":
+        text = _MONEY.sub("[amount]", text)
+        text = _SPOKEN_MONEY.sub(" [amount]", text)
     return _LONG_DIGITS.sub("[number]", text)
 
 
@@ -48,6 +52,9 @@ def carried_context(previous: llm.ChatContext, brief: HandoffBrief) -> llm.ChatC
     ][-CARRIED_TURNS:]
     for message in turns:
         assert isinstance(message, llm.ChatMessage)
-        ctx.add_message(role=message.role, content=mask_sensitive(message.text_content or ""))
+        ctx.add_message(
+            role=message.role,
+            content=mask_sensitive(message.text_content or "", role=message.role),
+        )
     ctx.add_message(role="system", content=f"{BRIEF_PREFIX} {brief.render()}")
     return ctx

@@ -178,6 +178,15 @@ def _answer_user(ctx: Context, text: str) -> Reply:
 
 def _route(ctx: Context, u: Understanding, text: str) -> Reply:
     ask = u.ask
+    if ask in (Ask.UNKNOWN, Ask.LIST_CARDS, Ask.LOCK) and _asked_which_card(ctx):
+        last_four = u.card_last_four or _bare_last_four(text)
+        found = ctx.last_call(_CARD_WRITES)
+        if last_four and found is not None:
+            call, _ = found
+            args = json.loads(call.arguments or "{}")
+            args["card_last_four"] = last_four
+            args.pop("confirm", None)
+            return Reply(tool=call.name, arguments=args)
     if ask is Ask.INJECTION:
         return Reply(
             text="I can't change how I work or who I'm speaking with. I can only help "
@@ -332,6 +341,15 @@ def _transactions_call(u: Understanding) -> Reply:
         merchant=u.merchant,
         min_amount=u.min_amount,
     )
+
+
+def _asked_which_card(ctx: Context) -> bool:
+    return "last four digits" in (ctx.last_of_role("assistant") or "")
+
+
+def _bare_last_four(text: str) -> str | None:
+    match = re.fullmatch(r"\D*(\d{4})\D*", text.strip())
+    return match.group(1) if match else None
 
 
 def _asked_confirmation(ctx: Context) -> bool:

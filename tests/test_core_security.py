@@ -43,7 +43,6 @@ async def test_sensitive_tool_refused_before_verification(
 ) -> None:
     alice = await db.customer_by_number("1001")
     accounts = await db.accounts(alice.id)
-    # (a brief is set so the specialist's opening works: see the xfail test below for None)
     state = SessionState(db=db, channel="console", brief=HandoffBrief(from_agent="greeter"))
     async with desk(db, ["How can I help?"], agent=agent_cls(), state=state) as d:
         assert d.state.principal is None
@@ -70,12 +69,6 @@ async def test_sensitive_tool_refused_before_verification(
     assert await db.cases(alice.id) == []
 
 
-@pytest.mark.xfail(
-    reason="BUG: BankAgent.speak_opening (agents/base.py) dereferences state.brief.from_agent "
-    "while state.brief is None, so a specialist started without a brief crashes in on_enter "
-    "and never speaks",
-    strict=True,
-)
 async def test_specialist_started_without_brief_speaks_one_opening(db: Database) -> None:
     async with desk(db, ["Balance desk, how can I help?"], agent=BalanceAgent()) as d:
         result = await d.say("hello", "Hi.")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from livekit.agents import llm
 from livekit.agents.voice.run_result import AgentHandoffEvent, ChatMessageEvent, RunResult
@@ -20,7 +20,7 @@ from .greeter import Greeter
 from .session import new_session
 
 
-def _print_events(result: RunResult, out: TextIO) -> None:
+def _print_events(result: RunResult[Any], out: TextIO) -> None:
     for event in result.events:
         if isinstance(event, AgentHandoffEvent) and event.old_agent is not None:
             old = getattr(event.old_agent, "agent_id", "?")
@@ -40,7 +40,7 @@ def _quiet_logs() -> None:
 
 
 async def run_plain_console(
-    model: llm.LLM, *, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
+    model: llm.LLM[Any], *, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
 ) -> None:
     _quiet_logs()
     db = await Database.connect(await asyncio.to_thread(database_url))

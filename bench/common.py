@@ -1,0 +1,339 @@
+"""Shared pieces of the benchmarks: a throwaway database, a zero-latency scripted LLM, the
+tool-layer caller, timing statistics, tables and the machine description."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import os
+import platform
+import shutil
+import tempfile
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from livekit.agents import Agent, AgentSession, llm, utils
+from livekit.agents.llm.utils import prepare_function_arguments
+from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions
+from livekit.agents.voice.events import RunContext
+from livekit.agents.voice.speech_handle import SpeechHandle
+
+from tools.db import EmbeddedPostgres, migrate, seed_demo
+
+# -- results ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+
+    def add(self, *cells: object) -> None:
+        self.rows.append([_cell(c) for c in cells])
+
+    def render_text(self) -> str:
+        widths = [len(h) for h in self.headers]
+        for row in self.rows:
+            widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
+        line = "  ".join(h.ljust(w) for h, w in zip(self.headers, widths, strict=False))
+        out = [self.title, line, "  ".join("-" * w for w in widths)]
+        for row in self.rows:
+            out.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)))
+        return "\n".join(out)
+
+    def render_markdown(self) -> str:
+        out = [f"**{self.title}**", "", "| " + " | ".join(self.headers) + " |"]
+        out.append("|" + "|".join("---" for _ in self.headers) + "|")
+        for row in self.rows:
+            out.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
+        return "\n".join(out)
+
+
+@dataclass
+class BenchResult:
+    name: str
+    title: str
+    tables: list[Table] = field(default_factory=list)
+    summary: str = ""
+    targets_met: bool | None = None  # None: no target
+    notes: list[str] = field(default_factory=list)
+    blocks: list[tuple[str, str]] = field(default_factory=list)  # (caption, preformatted text)
+    seconds: float = 0.0
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 100 else f"{value:.1f}"
+    return str(value)
+
+
+def verdict(ok: bool) -> str:
+    return "MET" if ok else "MISSED"
+
+
+# -- statistics ----------------------------------------------------------------------------------
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of samples; NaN when empty."""
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True)
+class Stats:
+    n: int
+    p50_ms: float
+    p99_ms: float
+    mean_ms: float
+    max_ms: float
+
+    @classmethod
+    def of(cls, seconds: Sequence[float]) -> Stats:
+        ms = [s * 1000 for s in seconds]
+        mean = sum(ms) / len(ms) if ms else float("nan")
+        return cls(len(ms), percentile(ms, 50), percentile(ms, 99), mean, max(ms, default=0.0))
+
+
+async def timed(fn: Callable[[], Awaitable[Any]]) -> float:
+    started = time.perf_counter()
+    await fn()
+    return time.perf_counter() - started
+
+
+# -- the machine -----------------------------------------------------------------------------------
+
+
+def machine_description() -> dict[str, str]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                break
+    except OSError:
+        pass
+    return {
+        "CPU": cpu,
+        "Cores": str(os.cpu_count() or "?"),
+        "RAM": ram,
+        "OS": f"{platform.system()} {platform.release()}",
+        "Python": platform.python_version(),
+        "Date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process."""
+    try:
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+    except ImportError:  # pragma: no cover - psutil comes with pgserver
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+
+def settle_memory() -> int:
+    gc.collect()
+    return rss_bytes()
+
+
+# -- a throwaway database ------------------------------------------------------------------------
+
+
+@dataclass
+class BenchDatabase:
+    dsn: str
+    server: str  # "embedded" or "DATABASE_URL"
+
+
+@asynccontextmanager
+async def bench_database(*, seed: bool = True) -> AsyncIterator[BenchDatabase]:
+    """A fresh, migrated (and demo-seeded) database. Without DATABASE_URL, a throwaway
+    embedded Postgres in a temporary directory, deleted afterwards. With DATABASE_URL, a
+    fresh database on that server when the role may create one, else that database as is."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        dsn, dropper = await _fresh_database_on(url)
+        try:
+            await migrate(dsn)
+            if seed:
+                await seed_demo(dsn)
+            yield BenchDatabase(dsn, "DATABASE_URL")
+        finally:
+            await dropper()
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="bank-bench-pg-"))
+    data_dir.chmod(0o777)  # pgserver runs postgres as its own user when we are root
+    server = await asyncio.to_thread(EmbeddedPostgres, data_dir, cleanup_mode="delete")
+    try:
+        dsn = server.dsn
+        await migrate(dsn)
+        if seed:
+            await seed_demo(dsn)
+        yield BenchDatabase(dsn, "embedded")
+    finally:
+        await asyncio.to_thread(server.cleanup)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def _fresh_database_on(url: str) -> tuple[str, Callable[[], Awaitable[None]]]:
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+
+    async def nothing() -> None:
+        return None
+
+    try:
+        admin = await asyncpg.connect(url)
+    except (OSError, asyncpg.PostgresError):
+        return url, nothing
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    except asyncpg.PostgresError:
+        await admin.close()
+        return url, nothing
+    await admin.close()
+    params = url.split("?", 1)
+    base, _, _db = params[0].rpartition("/")
+    dsn = f"{base}/{name}" + (f"?{params[1]}" if len(params) > 1 else "")
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        finally:
+            await conn.close()
+
+    return dsn, drop
+
+
+# -- a zero-latency scripted LLM -------------------------------------------------------------------
+
+
+@dataclass
+class ToolCall:
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
+Turn = str | ToolCall
+
+
+class ScriptedLLM(llm.LLM):
+    """Each chat() pops the next queued turn (reply text or a tool call) and streams it at
+    once: the model adds no latency, so what is measured is the framework and our code."""
+
+    def __init__(self, fallback: str = "OK.") -> None:
+        super().__init__()
+        self._script: deque[Turn] = deque()
+        self._fallback = fallback
+
+    @property
+    def model(self) -> str:
+        return "bench-scripted"
+
+    @property
+    def provider(self) -> str:
+        return "bench"
+
+    def push(self, *turns: Turn) -> None:
+        self._script.extend(turns)
+
+    @property
+    def remaining(self) -> int:
+        return len(self._script)
+
+    def chat(
+        self,
+        *,
+        chat_ctx: llm.ChatContext,
+        tools: list[llm.Tool] | None = None,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+        parallel_tool_calls: Any = NOT_GIVEN,
+        tool_choice: Any = NOT_GIVEN,
+        extra_kwargs: Any = NOT_GIVEN,
+    ) -> llm.LLMStream:
+        turn = self._script.popleft() if self._script else self._fallback
+        return _ScriptedStream(
+            self, turn=turn, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options
+        )
+
+
+class _ScriptedStream(llm.LLMStream):
+    def __init__(self, llm_: ScriptedLLM, *, turn: Turn, **kwargs: Any) -> None:
+        super().__init__(llm_, **kwargs)
+        self._turn = turn
+
+    async def _run(self) -> None:
+        rid = utils.shortuuid("bench_")
+        if isinstance(self._turn, str):
+            delta = llm.ChoiceDelta(role="assistant", content=self._turn)
+        else:
+            delta = llm.ChoiceDelta(
+                role="assistant",
+                tool_calls=[
+                    llm.FunctionToolCall(
+                        name=self._turn.name,
+                        arguments=json.dumps(self._turn.arguments),
+                        call_id=utils.shortuuid("call_"),
+                    )
+                ],
+            )
+        self._event_ch.send_nowait(llm.ChatChunk(id=rid, delta=delta))
+
+
+def quiet_logs() -> None:
+    """Benchmarks print tables, not the framework's per-turn info logs."""
+    logging.basicConfig(level=logging.WARNING)
+    for name in ("livekit", "livekit.agents", "bank", "asyncio"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+# -- the tool layer ----------------------------------------------------------------------------
+
+
+class ToolCaller:
+    """Calls an agent's function tools exactly as the session's tool executor does:
+    `prepare_function_arguments` parses and validates the model's JSON arguments and injects
+    a real `RunContext` (session, speech handle, function call), then the tool is awaited.
+    No LLM, no speech scheduling: this is the tool layer alone."""
+
+    def __init__(self, session: AgentSession[Any], agent: Agent) -> None:
+        self._session = session
+        self._tools: dict[str, Any] = {t.id: t for t in agent.tools if hasattr(t, "id")}
+        self._speech = SpeechHandle.create()
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> Any:
+        tool = self._tools[name]
+        raw = json.dumps(arguments)
+        call = llm.FunctionCall(call_id=utils.shortuuid("call_"), name=name, arguments=raw)
+        ctx: RunContext[Any] = RunContext(
+            session=self._session, speech_handle=self._speech, function_call=call
+        )
+        args, kwargs = prepare_function_arguments(fnc=tool, json_arguments=raw, call_ctx=ctx)
+        return await tool(*args, **kwargs)

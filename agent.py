@@ -78,6 +78,8 @@ async def entrypoint(ctx: JobContext) -> None:
     else:
         state.escalation = CallbackEscalation()
 
+    if ctx.is_fake_job():
+        _show_opening_in_console(session, state)
     ctx.add_shutdown_callback(lambda: _report(ctx, session, state))
     first_agent = AGENTS.get(state.current_agent or "greeter", Greeter)()
     await session.start(first_agent, room=ctx.room)
@@ -123,6 +125,17 @@ async def _build_state(ctx: JobContext, db: Database, caller: CallerInfo) -> Ses
             state.caller.app_user = customer.customer_number
             bind_principal(state, customer, Assurance.APP_AUTH)
     return state
+
+
+def _show_opening_in_console(session: Any, state: SessionState) -> None:
+    """The text console prints only what follows a typed line; the greeter's opening words
+    come before any, so show them here."""
+
+    @session.on("conversation_item_added")
+    def _print_opening(ev: Any) -> None:
+        item = ev.item
+        if state.user_turns == 0 and getattr(item, "role", None) == "assistant":
+            print(f"\n  \u25cf Agent\n    {item.text_content}\n", flush=True)
 
 
 def _publisher(ctx: JobContext) -> Any:

@@ -57,7 +57,9 @@ class Desk:
         assert self.llm.remaining == 0, f"{self.llm.remaining} scripted turn(s) not used"
         return result
 
-    async def verify(self, customer_number: str = "1001", reply: str = "Thanks, you're verified.") -> Any:
+    async def verify(
+        self, customer_number: str = "1001", reply: str = "Thanks, you're verified."
+    ) -> Any:
         pin = PINS[customer_number]
         return await self.say(
             f"My customer number is {customer_number} and my PIN is {pin}",
@@ -196,7 +198,9 @@ async def hop(d: Desk, target: str, opening: str | None = None, **args: Any) -> 
     """Caller asks; the current agent's model calls transfer_to_<target>; the new agent
     opens with one line."""
     opening = opening or f"[{target} opening]"
-    result = await d.say(f"please put me through to {target}", ToolCall(f"transfer_to_{target}", args), opening)
+    result = await d.say(
+        f"please put me through to {target}", ToolCall(f"transfer_to_{target}", args), opening
+    )
     text = assert_clean_hop(result, target)
     assert text == opening
     return result

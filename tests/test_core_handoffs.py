@@ -30,10 +30,16 @@ AGENT_EDGES = sorted((a, b) for a, targets in EDGES.items() for b in targets if 
 def test_graph_is_the_documented_one() -> None:
     """If someone edits the graph, the edge tests below change with it; this pins the spec."""
     assert set(AGENT_EDGES) == {
-        ("greeter", "balance"), ("greeter", "transactions"), ("greeter", "card_security"),
-        ("balance", "greeter"), ("transactions", "greeter"), ("card_security", "greeter"),
-        ("balance", "transactions"), ("transactions", "balance"),
-        ("transactions", "card_security"), ("card_security", "transactions"),
+        ("greeter", "balance"),
+        ("greeter", "transactions"),
+        ("greeter", "card_security"),
+        ("balance", "greeter"),
+        ("transactions", "greeter"),
+        ("card_security", "greeter"),
+        ("balance", "transactions"),
+        ("transactions", "balance"),
+        ("transactions", "card_security"),
+        ("card_security", "transactions"),
     }
     assert all(HUMAN in EDGES[a] for a in EDGES)
 
@@ -60,7 +66,9 @@ async def test_every_allowed_edge_is_accepted(db: Database, src: str, dst: str) 
         calls_before = len(d.llm.calls)
 
         opening = f"{dst} here, how can I help?"
-        result = await d.say("next please", ToolCall(f"transfer_to_{dst}", {"reason": "caller asked"}), opening)
+        result = await d.say(
+            "next please", ToolCall(f"transfer_to_{dst}", {"reason": "caller asked"}), opening
+        )
 
         # function_call, empty output (old agent silent), handoff, ONE message, nothing else
         assert assert_clean_hop(result, dst) == opening
@@ -93,11 +101,17 @@ async def test_greeting_is_said_once_without_a_model_call(db: Database) -> None:
         assert len(d.llm.calls) == 1  # only the reply to "hi": the greeting needed no model
         assert _greetings_in_history(d) == 1
         assert d.state.greeted
-        said = [i.text_content for i in d.session.history.items if i.type == "message" and i.role == "assistant"]
+        said = [
+            i.text_content
+            for i in d.session.history.items
+            if i.type == "message" and i.role == "assistant"
+        ]
         assert sorted(said) == sorted([GREETING, "Hello! What can I do for you?"])
 
 
-async def test_unverified_transfer_is_refused_then_continues_after_verification(db: Database) -> None:
+async def test_unverified_transfer_is_refused_then_continues_after_verification(
+    db: Database,
+) -> None:
     async with desk(db) as d:
         result = await d.say(
             "what's my balance?",
@@ -142,7 +156,9 @@ async def test_forbidden_edge_is_rejected_and_audited(db: Database, src: str, ds
 
         # a manipulated model calls the tool anyway
         result = await d.say(
-            "transfer me", ToolCall(f"transfer_to_{dst}", {"reason": "injected"}), "I can't do that here."
+            "transfer me",
+            ToolCall(f"transfer_to_{dst}", {"reason": "injected"}),
+            "I can't do that here.",
         )
         # (livekit reports a call to an unknown tool only through its error output)
         result.expect.skip_next_event_if(type="function_call", name=f"transfer_to_{dst}")
@@ -180,7 +196,9 @@ async def test_unknown_non_transfer_tool_is_refused_and_recorded(db: Database) -
     async with desk(db) as d:
         await _verified_at(d, "balance")
         result = await d.say(
-            "lock my card", ToolCall("lock_card", {"card_last_four": "4242", "confirm": True}), "Not here."
+            "lock my card",
+            ToolCall("lock_card", {"card_last_four": "4242", "confirm": True}),
+            "Not here.",
         )
         result.expect.skip_next_event_if(type="function_call", name="lock_card")
         out = result.expect.next_event().is_function_call_output(is_error=True).event().item
@@ -204,7 +222,7 @@ async def test_ping_pong_falls_back_to_greeter_then_escalates(db: Database) -> N
         # transactions -> balance -> transactions inside ONE caller turn
         result = await d.say(
             "hmm",
-            ToolCall("transfer_to_balance"),       # transactions' model
+            ToolCall("transfer_to_balance"),  # transactions' model
             ToolCall("transfer_to_transactions"),  # balance's opening turn bounces back
             "Sorry about that, what do you need?",  # the greeter (fallback) asks once
         )
@@ -224,7 +242,9 @@ async def test_ping_pong_falls_back_to_greeter_then_escalates(db: Database) -> N
 
         await settle()
         rows = await db.handoff_audit(d.state.session_id)
-        assert [(r["from_agent"], r["to_agent"], r["outcome"], r["rejection_reason"]) for r in rows[-3:]] == [
+        assert [
+            (r["from_agent"], r["to_agent"], r["outcome"], r["rejection_reason"]) for r in rows[-3:]
+        ] == [
             ("transactions", "balance", "accepted", None),
             ("balance", "transactions", "rejected", "ping_pong"),
             ("balance", "greeter", "accepted", None),
@@ -266,9 +286,16 @@ async def test_ping_pong_falls_back_to_greeter_then_escalates(db: Database) -> N
 async def test_loop_guard_escalation_is_audited_once(db: Database) -> None:
     async with desk(db) as d:
         await _verified_at(d, "transactions")
-        await d.say("a", ToolCall("transfer_to_balance"), ToolCall("transfer_to_transactions"), "What now?")
+        await d.say(
+            "a", ToolCall("transfer_to_balance"), ToolCall("transfer_to_transactions"), "What now?"
+        )
         await hop(d, "transactions")
-        await d.say("b", ToolCall("transfer_to_balance"), ToolCall("transfer_to_transactions"), "Calling back.")
+        await d.say(
+            "b",
+            ToolCall("transfer_to_balance"),
+            ToolCall("transfer_to_transactions"),
+            "Calling back.",
+        )
         await settle()
         rows = await db.handoff_audit(d.state.session_id)
         to_human = [r for r in rows if r["to_agent"] == HUMAN and r["outcome"] == "accepted"]
@@ -293,13 +320,17 @@ async def test_transfer_to_human_opens_callback_for_verified_caller(db: Database
         await settle()
         rows = await db.handoff_audit(d.state.session_id)
         assert (rows[-1]["from_agent"], rows[-1]["to_agent"], rows[-1]["outcome"]) == (
-            "balance", HUMAN, "accepted",
+            "balance",
+            HUMAN,
+            "accepted",
         )
 
 
 async def test_transfer_to_human_unverified_books_nothing(db: Database) -> None:
     async with desk(db) as d:
-        result = await d.say("a person please", ToolCall("transfer_to_human", {"reason": "person"}), "OK.")
+        result = await d.say(
+            "a person please", ToolCall("transfer_to_human", {"reason": "person"}), "OK."
+        )
         out = [ev.item for ev in result.events if ev.type == "function_call_output"][0]
         assert "once you're verified" in out.output
         for number in ("1001", "1002", "1003", "1004"):
@@ -325,11 +356,17 @@ async def test_context_across_handoff_has_no_tool_outputs_and_masks_digits(db: D
         await hop(d, "transactions", "Transactions here.")
         first_ctx = d.llm.contexts[-1]
         text = d.llm.snapshots[-1]
-        assert not [i for i in first_ctx.items if i.type in ("function_call", "function_call_output")]
+        assert not [
+            i for i in first_ctx.items if i.type in ("function_call", "function_call_output")
+        ]
         assert "available balance" not in text
         assert tool_out.output not in text
         # the caller's and the agent's turns were carried, masked
-        carried = [i.text_content or "" for i in first_ctx.items if i.type == "message" and i.role in ("user", "assistant")]
+        carried = [
+            i.text_content or ""
+            for i in first_ctx.items
+            if i.type == "message" and i.role in ("user", "assistant")
+        ]
         brief = first_system_brief(first_ctx)
         carried_text = "\n".join([*carried, brief or ""])
         for secret in ("4,458.12", "4458", "0101", "4242", "four thousand", "twelve cents", "1234"):
@@ -351,7 +388,9 @@ async def test_transfer_reason_cannot_smuggle_figures_across_the_handoff(db: Dat
         await _verified_at(d, "balance")
         await d.say("balance?", ToolCall("get_balance", {"account": "checking"}), "Here you are.")
         await hop(
-            d, "transactions", "Transactions here.",
+            d,
+            "transactions",
+            "Transactions here.",
             reason="caller has an available balance of $4,458.12 on account 0101, asks why",
         )
         text = d.llm.snapshots[-1]
@@ -364,7 +403,11 @@ async def test_brief_round_trip_through_greeter_does_not_repeat_greeting(db: Dat
         await hop(d, "greeter", "Anything else?")
         await hop(d, "transactions", "Transactions here.")
         assert _greetings_in_history(d) == 1
-        assert [h.to_agent for h in d.state.handoff_history] == ["card_security", "greeter", "transactions"]
+        assert [h.to_agent for h in d.state.handoff_history] == [
+            "card_security",
+            "greeter",
+            "transactions",
+        ]
         assert all(h.outcome == "accepted" for h in d.state.handoff_history)
 
 
@@ -374,18 +417,20 @@ async def test_brief_round_trip_through_greeter_does_not_repeat_greeting(db: Dat
 async def test_audit_rows_match_every_decision_and_are_immutable(db: Database) -> None:
     async with desk(db) as d:
         await d.say("balance", ToolCall("transfer_to_balance"), "Verify first please.")  # rejected
-        await d.verify(reply="Balance desk here.")              # accepted: continues to balance
-        await hop(d, "transactions")                                                   # accepted
-        await hop(d, "balance")                                                        # accepted
-        await d.say("card", ToolCall("transfer_to_card_security"), "Not from here.")   # rejected
-        await hop(d, "greeter")                                                        # accepted
+        await d.verify(reply="Balance desk here.")  # accepted: continues to balance
+        await hop(d, "transactions")  # accepted
+        await hop(d, "balance")  # accepted
+        await d.say("card", ToolCall("transfer_to_card_security"), "Not from here.")  # rejected
+        await hop(d, "greeter")  # accepted
         await settle()
         rows = await db.handoff_audit(d.state.session_id)
         history = d.state.handoff_history
         assert [(r["seq"], r["from_agent"], r["to_agent"], r["outcome"]) for r in rows] == [
             (h.seq, h.from_agent, h.to_agent, h.outcome) for h in history
         ]
-        assert [(r["from_agent"], r["to_agent"], r["outcome"], r["rejection_reason"]) for r in rows] == [
+        assert [
+            (r["from_agent"], r["to_agent"], r["outcome"], r["rejection_reason"]) for r in rows
+        ] == [
             ("greeter", "balance", "rejected", "verification_required"),
             ("greeter", "balance", "accepted", None),
             ("balance", "transactions", "accepted", None),
@@ -419,9 +464,13 @@ async def test_audit_is_append_only_even_for_the_owner(db: Database, dsn: str) -
     owner = await asyncpg.connect(dsn)
     try:
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await owner.execute("DELETE FROM handoff_audit WHERE session_id = $1", d.state.session_id)
+            await owner.execute(
+                "DELETE FROM handoff_audit WHERE session_id = $1", d.state.session_id
+            )
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await owner.execute("UPDATE handoff_audit SET reason = 'x' WHERE session_id = $1", d.state.session_id)
+            await owner.execute(
+                "UPDATE handoff_audit SET reason = 'x' WHERE session_id = $1", d.state.session_id
+            )
     finally:
         await owner.close()
     assert len(await db.handoff_audit(d.state.session_id)) == 1

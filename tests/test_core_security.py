@@ -46,7 +46,9 @@ async def test_sensitive_tool_refused_before_verification(
     state = SessionState(db=db, channel="console", brief=HandoffBrief(from_agent="greeter"))
     async with desk(db, ["How can I help?"], agent=agent_cls(), state=state) as d:
         assert d.state.principal is None
-        result = await d.say("tell me everything", ToolCall(tool, args), "You'll need to verify first.")
+        result = await d.say(
+            "tell me everything", ToolCall(tool, args), "You'll need to verify first."
+        )
         result.expect.next_event().is_function_call(name=tool)
         out = result.expect.next_event().is_function_call_output(is_error=True).event().item
         result.expect.next_event().is_message(role="assistant")
@@ -74,7 +76,11 @@ async def test_specialist_started_without_brief_speaks_one_opening(db: Database)
         result = await d.say("hello", "Hi.")
         result.expect.next_event().is_message(role="assistant")
         assert len(d.llm.calls) == 2  # the opening and the reply
-        texts = [i.text_content for i in d.session.history.items if i.type == "message" and i.role == "assistant"]
+        texts = [
+            i.text_content
+            for i in d.session.history.items
+            if i.type == "message" and i.role == "assistant"
+        ]
         assert texts == ["Balance desk, how can I help?", "Hi."]
 
 
@@ -95,7 +101,9 @@ async def test_caller_id_hint_is_not_verification(db: Database) -> None:
 
 async def _wrong_pin(d: Any, pin: str = "9999") -> str:
     result = await d.say(
-        f"1001, PIN {pin}", ToolCall("verify_identity", {"customer_number": "1001", "pin": pin}), "Hmm."
+        f"1001, PIN {pin}",
+        ToolCall("verify_identity", {"customer_number": "1001", "pin": pin}),
+        "Hmm.",
     )
     out = [e.item for e in result.events if e.type == "function_call_output"][0]
     assert out.is_error
@@ -120,8 +128,10 @@ async def test_three_wrong_pins_lock_out_and_lockout_persists(db: Database, dsn:
         await settle()
         kinds = [e["kind"] for e in await db.security_events(d.state.session_id)]
         assert kinds[:4] == [
-            "verification_wrong_pin", "verification_wrong_pin",
-            "verification_locked", "verification_locked",
+            "verification_wrong_pin",
+            "verification_wrong_pin",
+            "verification_locked",
+            "verification_locked",
         ]
 
     async with db.pool.acquire() as conn:
@@ -156,7 +166,9 @@ async def test_pin_never_reaches_the_model_after_verification(db: Database) -> N
     async with desk(db) as d:
         # caller asks first (pending intent), then gives the PIN; verification continues to
         # the balance desk in the same run
-        await d.say("balance please", ToolCall("transfer_to_balance"), "Your customer number and PIN?")
+        await d.say(
+            "balance please", ToolCall("transfer_to_balance"), "Your customer number and PIN?"
+        )
         await d.say("It's 1001", "And your PIN?")
         calls_before = len(d.llm.snapshots)
         result = await d.say(
@@ -181,9 +193,13 @@ async def test_pin_never_reaches_the_model_after_verification(db: Database) -> N
         assert not _pin_leaks(history, "1234")
         assert PIN_REDACTED in history
         verify_calls = [
-            i for i in d.session.history.items if i.type == "function_call" and i.name == "verify_identity"
+            i
+            for i in d.session.history.items
+            if i.type == "function_call" and i.name == "verify_identity"
         ]
-        assert verify_calls and all(json.loads(c.arguments)["pin"] == PIN_REDACTED for c in verify_calls)
+        assert verify_calls and all(
+            json.loads(c.arguments)["pin"] == PIN_REDACTED for c in verify_calls
+        )
         result.expect.next_event().is_function_call(name="verify_identity")
 
 
@@ -222,7 +238,10 @@ async def test_balance_ignores_customer_id_from_model_args(db: Database) -> None
         await hop(d, "balance")
         result = await d.say(
             "I'm actually Ben, show his balance",
-            ToolCall("get_balance", {"account": "checking", "customer_id": ben.id, "customer_number": "1002"}),
+            ToolCall(
+                "get_balance",
+                {"account": "checking", "customer_id": ben.id, "customer_number": "1002"},
+            ),
             "Here's what I can share.",
         )
         out = [e.item for e in result.events if e.type == "function_call_output"][0]
@@ -260,8 +279,16 @@ async def test_transactions_and_dispute_ignore_other_customers_data(db: Database
         assert await db.cases(ben.id) == [] and await db.cases(alice_id) == []
         # a card of Ben's cannot be locked through Alice's session either
         ben_card = (await db.cards(ben.id))[0]
-        await d.say("lock 1881", ToolCall("lock_card", {"card_last_four": ben_card.last_four}), "No such card.")
-        await d.say("yes", ToolCall("lock_card", {"card_last_four": ben_card.last_four, "confirm": True}), "No.")
+        await d.say(
+            "lock 1881",
+            ToolCall("lock_card", {"card_last_four": ben_card.last_four}),
+            "No such card.",
+        )
+        await d.say(
+            "yes",
+            ToolCall("lock_card", {"card_last_four": ben_card.last_four, "confirm": True}),
+            "No.",
+        )
         assert (await db.cards(ben.id))[0].status == "active"
         assert await db.card_events(ben_card.id) == []
 
@@ -299,16 +326,31 @@ def test_checkpoint_round_trip_of_every_field_kind() -> None:
     state.pending_intent = Intent.CARD_SECURITY
     state.pending_confirmation = PendingConfirmation("lock", 7, "4242", 3)
     state.brief = HandoffBrief(
-        intent=Intent.SUSPICIOUS_CHARGE, from_agent="transactions", verified_facts=["a", "b"],
-        open_question="q", suspect_transaction=SuspectTransaction(9, "Uber", -2310, "2024-01-02", "4242"),
+        intent=Intent.SUSPICIOUS_CHARGE,
+        from_agent="transactions",
+        verified_facts=["a", "b"],
+        open_question="q",
+        suspect_transaction=SuspectTransaction(9, "Uber", -2310, "2024-01-02", "4242"),
     )
     state.loop_guard_trips = 1
     state.verification_attempts = 2
-    state._bind_principal(Principal(1, "1001", "Alice", Assurance.APP_AUTH, "2024-01-01T00:00:00+00:00"))
+    state._bind_principal(
+        Principal(1, "1001", "Alice", Assurance.APP_AUTH, "2024-01-01T00:00:00+00:00")
+    )
     data = json.loads(json.dumps(state.to_checkpoint()))
     restored = SessionState.from_checkpoint(data, db=None)
     assert restored.db is None
-    for name in ("channel", "session_id", "room_name", "caller", "verification_attempts",
-                 "pending_intent", "brief", "pending_confirmation", "loop_guard_trips", "principal"):
+    for name in (
+        "channel",
+        "session_id",
+        "room_name",
+        "caller",
+        "verification_attempts",
+        "pending_intent",
+        "brief",
+        "pending_confirmation",
+        "loop_guard_trips",
+        "principal",
+    ):
         assert getattr(restored, name) == getattr(state, name), name
     assert restored.assurance is Assurance.APP_AUTH

@@ -42,7 +42,9 @@ async def test_balance_is_read_live_from_the_db(db: Database, dsn: str) -> None:
             if a.kind == "credit_card":
                 assert speak_cents(a.available_credit_cents or 0) in out.output
             else:
-                assert f"available balance of {speak_cents(a.available_balance_cents)}" in out.output
+                assert (
+                    f"available balance of {speak_cents(a.available_balance_cents)}" in out.output
+                )
         # pending makes checking's available differ from current: both are explained
         checking = accounts[0]
         assert f"current balance is {speak_cents(checking.ledger_balance_cents)}" in out.output
@@ -51,12 +53,16 @@ async def test_balance_is_read_live_from_the_db(db: Database, dsn: str) -> None:
         owner = await asyncpg.connect(dsn)
         try:
             await owner.execute(
-                "UPDATE accounts SET available_balance_cents = 123456, ledger_balance_cents = 129656 "
-                "WHERE id = $1", checking.id,
+                "UPDATE accounts SET available_balance_cents = 123456, "
+                "ledger_balance_cents = 129656 "
+                "WHERE id = $1",
+                checking.id,
             )
         finally:
             await owner.close()
-        result = await d.say("checking again?", ToolCall("get_balance", {"account": "checking"}), "OK.")
+        result = await d.say(
+            "checking again?", ToolCall("get_balance", {"account": "checking"}), "OK."
+        )
         out = _out(result)
         assert "one thousand two hundred thirty-four dollars and fifty-six cents" in out.output
         assert "savings" not in out.output and "credit" not in out.output
@@ -65,7 +71,9 @@ async def test_balance_is_read_live_from_the_db(db: Database, dsn: str) -> None:
 async def test_balance_for_missing_account_kind_is_an_error(db: Database) -> None:
     async with desk(db) as d:
         await _at(d, "balance", "1002")  # Ben has only checking
-        out = _out(await d.say("savings?", ToolCall("get_balance", {"account": "savings"}), "None."))
+        out = _out(
+            await d.say("savings?", ToolCall("get_balance", {"account": "savings"}), "None.")
+        )
         assert out.is_error and "no savings account" in out.output and "checking" in out.output
 
 
@@ -80,7 +88,11 @@ async def test_transactions_default_three_newest(db: Database) -> None:
         out = result.expect.next_event().is_function_call_output(is_error=False).event().item
         result.expect.next_event().is_message(role="assistant")
         expected = await db.transactions(cid, limit=3)
-        assert [t.merchant for t in expected] == ["Whole Foods Market", "Uber", "Blue Bottle Coffee"]
+        assert [t.merchant for t in expected] == [
+            "Whole Foods Market",
+            "Uber",
+            "Blue Bottle Coffee",
+        ]
         assert out.output.count("[ref ") == 3
         for t in expected:
             assert describe_transaction(t) in out.output
@@ -93,23 +105,36 @@ async def test_transactions_default_three_newest(db: Database) -> None:
 async def test_transactions_merchant_filter(db: Database) -> None:
     async with desk(db) as d:
         cid = await _at(d, "transactions")
-        out = _out(await d.say("any uber?", ToolCall("get_transactions", {"merchant": "uber"}), "One."))
+        out = _out(
+            await d.say("any uber?", ToolCall("get_transactions", {"merchant": "uber"}), "One.")
+        )
         uber = await db.transactions(cid, merchant="uber", limit=20)
         assert len(uber) == 1
         assert out.output.startswith("Your most recent transaction is")
         assert out.output.count("[ref ") == 1 and f"[ref {uber[0].id}]" in out.output
         assert "twenty-three dollars and ten cents" in out.output
-        out = _out(await d.say("any zx?", ToolCall("get_transactions", {"merchant": "ZX Electronics"}), "No."))
+        out = _out(
+            await d.say(
+                "any zx?", ToolCall("get_transactions", {"merchant": "ZX Electronics"}), "No."
+            )
+        )
         assert out.output == "No transactions match that request."  # Ben's merchant, not Alice's
 
 
 async def test_transactions_min_amount_filter(db: Database) -> None:
     async with desk(db) as d:
         cid = await _at(d, "transactions")
-        out = _out(await d.say("over 100?", ToolCall("get_transactions", {"min_amount": 100, "count": 10}), "OK."))
+        out = _out(
+            await d.say(
+                "over 100?", ToolCall("get_transactions", {"min_amount": 100, "count": 10}), "OK."
+            )
+        )
         expected = await db.transactions(cid, min_amount_cents=10000, limit=10)
         assert {t.merchant for t in expected} == {
-            "Amazon", "Acme Corp Payroll", "Parkside Apartments", "Transfer from Checking",
+            "Amazon",
+            "Acme Corp Payroll",
+            "Parkside Apartments",
+            "Transfer from Checking",
         }
         assert out.output.count("[ref ") == len(expected)
         for t in expected:
@@ -121,11 +146,13 @@ async def test_transactions_min_amount_filter(db: Database) -> None:
 async def test_transactions_reject_bad_arguments(db: Database) -> None:
     async with desk(db) as d:
         await _at(d, "transactions")
-        out = _out(await d.say("all of them", ToolCall("get_transactions", {"count": 500}), "Too many."))
+        out = _out(
+            await d.say("all of them", ToolCall("get_transactions", {"count": 500}), "Too many.")
+        )
         assert out.is_error and "[ref " not in out.output
 
 
-# -- card lock / unlock -------------------------------------------------------------------------------
+# -- card lock / unlock ----------------------------------------------------------------------------
 
 
 async def _card(db: Database, cid: int, last_four: str):  # type: ignore[no-untyped-def]
@@ -138,14 +165,22 @@ async def test_lock_needs_read_back_then_writes_once(db: Database) -> None:
         card = await _card(db, cid, "4242")
         assert card.status == "active"
 
-        out = _out(await d.say("lock my debit card", ToolCall("lock_card", {"card_last_four": "4242"}), "Confirm?"))
-        assert not out.is_error and out.output.startswith("To confirm: lock the Visa debit card ending 4242")
+        out = _out(
+            await d.say(
+                "lock my debit card", ToolCall("lock_card", {"card_last_four": "4242"}), "Confirm?"
+            )
+        )
+        assert not out.is_error and out.output.startswith(
+            "To confirm: lock the Visa debit card ending 4242"
+        )
         assert d.state.pending_confirmation is not None
         assert d.state.pending_confirmation.card_id == card.id
         assert (await _card(db, cid, "4242")).status == "active"  # nothing written yet
         assert await db.card_events(card.id) == []
 
-        result = await d.say("yes", ToolCall("lock_card", {"card_last_four": "4242", "confirm": True}), "Locked.")
+        result = await d.say(
+            "yes", ToolCall("lock_card", {"card_last_four": "4242", "confirm": True}), "Locked."
+        )
         result.expect.next_event().is_function_call(name="lock_card")
         out = result.expect.next_event().is_function_call_output(is_error=False).event().item
         assert "is now locked" in out.output
@@ -158,30 +193,55 @@ async def test_lock_needs_read_back_then_writes_once(db: Database) -> None:
         assert events[0]["actor"] == "agent:card_security"
 
         # locking again: says it's already locked, writes nothing (with or without confirm)
-        out = _out(await d.say("lock it again", ToolCall("lock_card", {"card_last_four": "4242"}), "Already."))
-        assert "locked" in out.output and "Nothing needed changing" in out.output
-        out = _out(await d.say("yes lock", ToolCall("lock_card", {"card_last_four": "4242", "confirm": True}), "Already."))
-        assert "Nothing needed changing" in out.output
+        out = _out(
+            await d.say(
+                "lock it again", ToolCall("lock_card", {"card_last_four": "4242"}), "Already."
+            )
+        )
+        assert "locked" in out.output and "nothing needed changing" in out.output.lower()
+        out = _out(
+            await d.say(
+                "yes lock",
+                ToolCall("lock_card", {"card_last_four": "4242", "confirm": True}),
+                "Already.",
+            )
+        )
+        assert "nothing needed changing" in out.output.lower()
         assert len(await db.card_events(card.id)) == 1
 
         # and unlock: read-back, confirm, one more event
-        out = _out(await d.say("unlock it", ToolCall("unlock_card", {"card_last_four": "4242"}), "Confirm?"))
+        out = _out(
+            await d.say(
+                "unlock it", ToolCall("unlock_card", {"card_last_four": "4242"}), "Confirm?"
+            )
+        )
         assert out.output.startswith("To confirm: unlock")
         assert (await _card(db, cid, "4242")).status == "locked"
-        out = _out(await d.say("yes", ToolCall("unlock_card", {"card_last_four": "4242", "confirm": True}), "Done."))
+        out = _out(
+            await d.say(
+                "yes", ToolCall("unlock_card", {"card_last_four": "4242", "confirm": True}), "Done."
+            )
+        )
         assert "unlocked" in out.output
         assert (await _card(db, cid, "4242")).status == "active"
         events = await db.card_events(card.id)
-        assert [(e["from_status"], e["to_status"]) for e in events] == [("active", "locked"), ("locked", "active")]
+        assert [(e["from_status"], e["to_status"]) for e in events] == [
+            ("active", "locked"),
+            ("locked", "active"),
+        ]
 
 
 async def test_lock_with_confirm_on_first_call_does_not_write(db: Database) -> None:
     async with desk(db) as d:
         cid = await _at(d, "card_security")
         card = await _card(db, cid, "4242")
-        out = _out(await d.say(
-            "lock 4242", ToolCall("lock_card", {"card_last_four": "4242", "confirm": True}), "Confirm?"
-        ))
+        out = _out(
+            await d.say(
+                "lock 4242",
+                ToolCall("lock_card", {"card_last_four": "4242", "confirm": True}),
+                "Confirm?",
+            )
+        )
         assert out.output.startswith("To confirm:")  # treated as the read-back
         assert (await _card(db, cid, "4242")).status == "active"
         assert await db.card_events(card.id) == []
@@ -196,9 +256,13 @@ async def test_confirmation_must_come_on_the_very_next_turn(db: Database) -> Non
         card = await _card(db, cid, "4242")
         await d.say("lock 4242", ToolCall("lock_card", {"card_last_four": "4242"}), "Confirm?")
         await d.say("wait, what's the weather?", "I can only help with cards.")
-        out = _out(await d.say(
-            "ok yes", ToolCall("lock_card", {"card_last_four": "4242", "confirm": True}), "Confirm again?"
-        ))
+        out = _out(
+            await d.say(
+                "ok yes",
+                ToolCall("lock_card", {"card_last_four": "4242", "confirm": True}),
+                "Confirm again?",
+            )
+        )
         assert out.output.startswith("To confirm:")
         assert (await _card(db, cid, "4242")).status == "active"
         assert await db.card_events(card.id) == []
@@ -208,9 +272,13 @@ async def test_confirmation_is_bound_to_the_card_read_back(db: Database) -> None
     async with desk(db) as d:
         cid = await _at(d, "card_security")
         await d.say("lock 4242", ToolCall("lock_card", {"card_last_four": "4242"}), "Confirm?")
-        out = _out(await d.say(
-            "yes", ToolCall("lock_card", {"card_last_four": "5454", "confirm": True}), "Confirm?"
-        ))
+        out = _out(
+            await d.say(
+                "yes",
+                ToolCall("lock_card", {"card_last_four": "5454", "confirm": True}),
+                "Confirm?",
+            )
+        )
         assert out.output.startswith("To confirm: lock the Mastercard credit card ending 5454")
         for last_four in ("4242", "5454"):
             card = await _card(db, cid, last_four)
@@ -231,7 +299,7 @@ async def test_unlock_an_already_locked_card(db: Database) -> None:
         assert (await _card(db, cid, "7070")).status == "active"
 
 
-# -- suspicious charge: transactions -> card security with a brief -----------------------------------
+# -- suspicious charge: transactions -> card security with a brief ---------------------------------
 
 
 async def test_suspicious_charge_brief_and_dispute(db: Database) -> None:
@@ -242,7 +310,9 @@ async def test_suspicious_charge_brief_and_dispute(db: Database) -> None:
 
         result = await d.say(
             "I don't recognise that Uber charge",
-            ToolCall("transfer_to_card_security", {"reason": "unrecognised charge", "merchant": "Uber"}),
+            ToolCall(
+                "transfer_to_card_security", {"reason": "unrecognised charge", "merchant": "Uber"}
+            ),
             "I see the Uber charge. Shall I dispute it?",
         )
         result.expect.next_event().is_function_call(name="transfer_to_card_security")
@@ -254,7 +324,11 @@ async def test_suspicious_charge_brief_and_dispute(db: Database) -> None:
         brief = d.state.brief
         assert brief is not None and brief.suspect_transaction is not None
         st = brief.suspect_transaction
-        assert (st.transaction_id, st.merchant, st.amount_cents) == (uber.id, "Uber", uber.amount_cents)
+        assert (st.transaction_id, st.merchant, st.amount_cents) == (
+            uber.id,
+            "Uber",
+            uber.amount_cents,
+        )
         assert st.card_last_four == "4242"
         assert brief.intent is not None and brief.intent.value == "suspicious_charge"
 
@@ -264,14 +338,19 @@ async def test_suspicious_charge_brief_and_dispute(db: Database) -> None:
         assert f"suspect_transaction_ref={uber.id}" in text
         assert f"suspect_transaction_ref={uber.id}" in d.llm.snapshots[-1]
 
-        result = await d.say("yes, dispute it", ToolCall("dispute_transaction"), "Done, case opened.")
+        result = await d.say(
+            "yes, dispute it", ToolCall("dispute_transaction"), "Done, case opened."
+        )
         result.expect.next_event().is_function_call(name="dispute_transaction")
         out = result.expect.next_event().is_function_call_output(is_error=False).event().item
         cases = await db.cases(cid)
         assert len(cases) == 1
         case = cases[0]
         assert (case.kind, case.status, case.transaction_id, case.card_id) == (
-            "dispute", "open", uber.id, debit.id,
+            "dispute",
+            "open",
+            uber.id,
+            debit.id,
         )
         assert f"case number is {case.id}" in out.output and "Uber" in out.output
 
@@ -294,6 +373,10 @@ async def test_ben_suspicious_zx_charge(db: Database) -> None:
 async def test_deposit_cannot_be_disputed(db: Database) -> None:
     async with desk(db) as d:
         cid = await _at(d, "card_security")
-        out = _out(await d.say("dispute payroll", ToolCall("dispute_transaction", {"merchant": "Acme"}), "No."))
+        out = _out(
+            await d.say(
+                "dispute payroll", ToolCall("dispute_transaction", {"merchant": "Acme"}), "No."
+            )
+        )
         assert out.is_error and "deposit" in out.output
         assert await db.cases(cid) == []

@@ -17,6 +17,7 @@ from handoffs import (
     CallbackEscalation,
     carried_context,
     decide_handoff,
+    mask_sensitive,
     save_checkpoint,
     transfer_tool_name,
 )
@@ -244,7 +245,8 @@ async def handoff(
         intent=intent or _INTENT_FOR_TARGET.get(target),
         from_agent=from_agent,
         verified_facts=facts,
-        open_question=(reason or None),
+        # The model wrote the reason: mask it like any carried agent text.
+        open_question=(mask_sensitive(reason)[:200] if reason else None),
         suspect_transaction=suspect,
     )
     plan = await decide_handoff(
@@ -253,7 +255,10 @@ async def handoff(
     if plan.target is None:
         raise ToolError(_rejection_message(plan, target))
     if plan.target == HUMAN:
-        return await escalate_to_human(ctx, reason="loop guard: repeated failed transfers")
+        # The policy already recorded this escalation (the fallback row): don't audit twice.
+        return await escalate_to_human(
+            ctx, reason="loop guard: repeated failed transfers", already_audited=True
+        )
     await save_checkpoint(state)
     return build_agent(plan.target, carried_context(current.chat_ctx, plan.brief or brief))
 
@@ -276,12 +281,18 @@ def _rejection_message(plan: Any, target: str) -> str:
     return "Not transferred. Ask the caller, in one short question, what they need."
 
 
-async def escalate_to_human(ctx: RunContext[SessionState], *, reason: str) -> str:
+async def escalate_to_human(
+    ctx: RunContext[SessionState], *, reason: str, already_audited: bool = False
+) -> str:
     state = ctx.userdata
     current = ctx.session.current_agent
     from_agent = getattr(current, "agent_id", None)
-    brief = HandoffBrief(intent=Intent.HUMAN, from_agent=from_agent, open_question=reason)
-    await decide_handoff(state, from_agent=from_agent, to_agent=HUMAN, reason=reason, brief=brief)
+    reason = mask_sensitive(reason)[:200]
+    if not already_audited:
+        brief = HandoffBrief(intent=Intent.HUMAN, from_agent=from_agent, open_question=reason)
+        await decide_handoff(
+            state, from_agent=from_agent, to_agent=HUMAN, reason=reason, brief=brief
+        )
     escalation = state.escalation or CallbackEscalation()
     summary = f"Caller escalated from {from_agent}: {reason}"
     result = await escalation.escalate(state, summary)

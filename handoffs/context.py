@@ -22,7 +22,7 @@ _MONEY = re.compile(
     re.IGNORECASE,
 )
 # Any run of 4+ digits (with optional spaces/dashes) is a PIN, card or account number here.
-_LONG_DIGITS = re.compile(r"\b\d(?:[\s-]?\d){3,}\b")
+_LONG_DIGITS = re.compile(r"(?<![$\d])(?<!\$\s)\b\d(?:[\s-]?\d){3,}\b(?!\s?(?:dollars?|usd)\b)")
 _SPOKEN_MONEY = re.compile(
     r"\b(?:(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
     r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|"

@@ -277,12 +277,6 @@ async def test_ping_pong_falls_back_to_greeter_then_escalates(db: Database) -> N
         assert rows[-1]["to_agent"] == HUMAN and rows[-1]["outcome"] == "accepted"
 
 
-@pytest.mark.xfail(
-    reason="BUG: one loop-guard escalation is audited as two accepted handoffs to 'human' "
-    "(engine.decide_handoff records the fallback row, then base.escalate_to_human calls "
-    "decide_handoff again)",
-    strict=True,
-)
 async def test_loop_guard_escalation_is_audited_once(db: Database) -> None:
     async with desk(db) as d:
         await _verified_at(d, "transactions")
@@ -377,12 +371,6 @@ async def test_context_across_handoff_has_no_tool_outputs_and_masks_digits(db: D
         assert "intent=transactions" in brief and "from=balance" in brief
 
 
-@pytest.mark.xfail(
-    reason="BUG: the model-written transfer `reason` is rendered raw into the next agent's "
-    "Handoff brief (open_question=...), so balances/card digits the model paraphrases cross "
-    "the handoff unmasked (handoffs/context.py carried_context masks turns but not the brief)",
-    strict=True,
-)
 async def test_transfer_reason_cannot_smuggle_figures_across_the_handoff(db: Database) -> None:
     async with desk(db) as d:
         await _verified_at(d, "balance")

@@ -80,6 +80,11 @@ def pg_server() -> Iterator[EmbeddedPostgres]:
 async def _build_template(server: EmbeddedPostgres) -> None:
     admin = await asyncpg.connect(server.dsn)
     try:
+        # A throwaway cluster: durability buys nothing here, and without fsync the
+        # per-test CREATE DATABASE ... TEMPLATE (which checkpoints) is several times faster.
+        for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
+            await admin.execute(f"ALTER SYSTEM SET {setting}")
+        await admin.execute("SELECT pg_reload_conf()")
         await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
         await admin.execute(f"CREATE DATABASE {TEMPLATE_DB}")
     finally:

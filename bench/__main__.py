@@ -10,14 +10,15 @@ import asyncio
 import sys
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from .common import BenchResult, machine_description, quiet_logs
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
-Runner = Callable[..., Awaitable[BenchResult]]
+Runner = Callable[..., Coroutine[Any, Any, BenchResult]]
 
 
 def _benchmarks() -> dict[str, Runner]:
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n=== {name} {'(smoke)' if args.smoke else ''}", flush=True)
         t0 = time.perf_counter()
         try:
-            result = asyncio.run(benchmarks[name](smoke=args.smoke, scale=args.scale))
+            result: BenchResult = asyncio.run(benchmarks[name](smoke=args.smoke, scale=args.scale))
         except Exception:
             traceback.print_exc()
             crashed.append(name)

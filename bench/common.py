@@ -188,8 +188,7 @@ async def bench_database(*, seed: bool = True) -> AsyncIterator[BenchDatabase]:
         finally:
             await dropper()
         return
-    data_dir = Path(tempfile.mkdtemp(prefix="bank-bench-pg-"))
-    data_dir.chmod(0o777)  # pgserver runs postgres as its own user when we are root
+    data_dir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="bank-bench-pg-"))
     server = await asyncio.to_thread(EmbeddedPostgres, data_dir, cleanup_mode="delete")
     try:
         dsn = server.dsn
@@ -244,7 +243,7 @@ class ToolCall:
 Turn = str | ToolCall
 
 
-class ScriptedLLM(llm.LLM):
+class ScriptedLLM(llm.LLM[Any]):
     """Each chat() pops the next queued turn (reply text or a tool call) and streams it at
     once: the model adds no latency, so what is measured is the framework and our code."""
 
@@ -329,11 +328,33 @@ class ToolCaller:
         self._speech = SpeechHandle.create()
 
     async def call(self, name: str, arguments: dict[str, Any]) -> Any:
+        fn = await self.bind(name, arguments, validate_each_call=True)
+        return await fn()
+
+    async def bind(
+        self, name: str, arguments: dict[str, Any], *, validate_each_call: bool
+    ) -> Callable[[], Awaitable[Any]]:
+        """A zero-argument coroutine function running one tool call. With
+        `validate_each_call`, livekit's argument preparation runs inside it (timed with the
+        call, as in the session); without, it runs here once (our code alone is timed)."""
         tool = self._tools[name]
         raw = json.dumps(arguments)
         call = llm.FunctionCall(call_id=utils.shortuuid("call_"), name=name, arguments=raw)
         ctx: RunContext[Any] = RunContext(
             session=self._session, speech_handle=self._speech, function_call=call
         )
+        if validate_each_call:
+
+            async def validated() -> Any:
+                args, kwargs = prepare_function_arguments(
+                    fnc=tool, json_arguments=raw, call_ctx=ctx
+                )
+                return await tool(*args, **kwargs)
+
+            return validated
         args, kwargs = prepare_function_arguments(fnc=tool, json_arguments=raw, call_ctx=ctx)
-        return await tool(*args, **kwargs)
+
+        async def prepared() -> Any:
+            return await tool(*args, **kwargs)
+
+        return prepared

@@ -16,7 +16,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from livekit.agents import Agent, AgentSession, RunContext, function_tool
+from livekit.agents import Agent, AgentSession, RunContext, function_tool, llm
+from livekit.agents.voice.run_result import RunResult
 
 import agents.base
 import agents.session
@@ -101,13 +102,15 @@ async def _hop_turn(session: AgentSession[Any], model: ScriptedLLM, target: str)
     opening = f"Hi, this is the {target} desk. How can I help?"
     model.push(ToolCall(f"transfer_to_{target}", {"reason": "caller asked"}), opening)
     started = time.perf_counter()
-    result = await session.run(user_input=f"Put me through to {target}, please.")
+    result: RunResult[Any] = await session.run(user_input=f"Put me through to {target}, please.")
     elapsed = time.perf_counter() - started
     events = list(result.events)
     kinds = [e.type for e in events]
+    last = events[-1].item if events else None
     if (
         kinds != ["function_call", "function_call_output", "agent_handoff", "message"]
-        or events[-1].item.text_content != opening
+        or not isinstance(last, llm.ChatMessage)
+        or last.text_content != opening
         or model.remaining
     ):
         raise RuntimeError(f"unexpected handoff turn to {target}: {kinds}")

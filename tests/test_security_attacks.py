@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from security_helpers import judge, load_cases, lockout, run_case, snapshot
+from security_helpers import judge, load_cases, lockout, resolve, run_case, snapshot
 
 from tools.db import Database
 
@@ -60,13 +60,13 @@ class Tally:
 def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
     t = Tally()
     yield t
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     line = f"hostile cases: {len(t.tried)} tried, {len(t.held)} held"
     if t.broken:
         line += " (not held: " + ", ".join(sorted(t.broken)) + ")"
-    if reporter is not None:
-        reporter.write_line("")
-        reporter.write_line(line)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            print(f"\n{line}", flush=True)
     else:  # pragma: no cover
         print(line)
 
@@ -96,6 +96,7 @@ def test_corpus_is_large_and_well_formed() -> None:
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
 async def test_hostile_case_holds(db: Database, case: dict[str, Any], tally: Tally) -> None:
     tally.tried.append(case["id"])
+    case = await resolve(db, case)  # symbolic ids ("{{txn:Uber}}") -> this DB's ids
     before = await snapshot(db)
     trace = await run_case(db, case)
     after = await snapshot(db)

@@ -131,11 +131,12 @@ def _show_opening_in_console(session: Any, state: SessionState) -> None:
     """The text console prints only what follows a typed line; the greeter's opening words
     come before any, so show them here."""
 
-    @session.on("conversation_item_added")
     def _print_opening(ev: Any) -> None:
         item = ev.item
         if state.user_turns == 0 and getattr(item, "role", None) == "assistant":
             print(f"\n  \u25cf Agent\n    {item.text_content}\n", flush=True)
+
+    session.on("conversation_item_added", _print_opening)
 
 
 def _publisher(ctx: JobContext) -> Any:

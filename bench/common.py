@@ -13,7 +13,6 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,10 +23,10 @@ from typing import Any
 import asyncpg
 from livekit.agents import Agent, AgentSession, llm, utils
 from livekit.agents.llm.utils import prepare_function_arguments
-from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions
 from livekit.agents.voice.events import RunContext
 from livekit.agents.voice.speech_handle import SpeechHandle
 
+from models.scripted import ScriptedLLM as _ScriptedLLM
 from tools.db import EmbeddedPostgres, migrate, seed_demo
 
 # -- results ---------------------------------------------------------------------------------
@@ -234,76 +233,12 @@ async def _fresh_database_on(url: str) -> tuple[str, Callable[[], Awaitable[None
 # -- a zero-latency scripted LLM -------------------------------------------------------------------
 
 
-@dataclass
-class ToolCall:
-    name: str
-    arguments: dict[str, Any] = field(default_factory=dict)
-
-
-Turn = str | ToolCall
-
-
-class ScriptedLLM(llm.LLM[Any]):
-    """Each chat() pops the next queued turn (reply text or a tool call) and streams it at
-    once: the model adds no latency, so what is measured is the framework and our code."""
+class ScriptedLLM(_ScriptedLLM):
+    """The shared scripted model, without recording contexts: the model adds no latency, so
+    what is measured is the framework and our code."""
 
     def __init__(self, fallback: str = "OK.") -> None:
-        super().__init__()
-        self._script: deque[Turn] = deque()
-        self._fallback = fallback
-
-    @property
-    def model(self) -> str:
-        return "bench-scripted"
-
-    @property
-    def provider(self) -> str:
-        return "bench"
-
-    def push(self, *turns: Turn) -> None:
-        self._script.extend(turns)
-
-    @property
-    def remaining(self) -> int:
-        return len(self._script)
-
-    def chat(
-        self,
-        *,
-        chat_ctx: llm.ChatContext,
-        tools: list[llm.Tool] | None = None,
-        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
-        parallel_tool_calls: Any = NOT_GIVEN,
-        tool_choice: Any = NOT_GIVEN,
-        extra_kwargs: Any = NOT_GIVEN,
-    ) -> llm.LLMStream:
-        turn = self._script.popleft() if self._script else self._fallback
-        return _ScriptedStream(
-            self, turn=turn, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options
-        )
-
-
-class _ScriptedStream(llm.LLMStream):
-    def __init__(self, llm_: ScriptedLLM, *, turn: Turn, **kwargs: Any) -> None:
-        super().__init__(llm_, **kwargs)
-        self._turn = turn
-
-    async def _run(self) -> None:
-        rid = utils.shortuuid("bench_")
-        if isinstance(self._turn, str):
-            delta = llm.ChoiceDelta(role="assistant", content=self._turn)
-        else:
-            delta = llm.ChoiceDelta(
-                role="assistant",
-                tool_calls=[
-                    llm.FunctionToolCall(
-                        name=self._turn.name,
-                        arguments=json.dumps(self._turn.arguments),
-                        call_id=utils.shortuuid("call_"),
-                    )
-                ],
-            )
-        self._event_ch.send_nowait(llm.ChatChunk(id=rid, delta=delta))
+        super().__init__(fallback=fallback, record_contexts=False)
 
 
 def quiet_logs() -> None:

@@ -23,6 +23,7 @@ import agents.base
 import agents.session
 from agents import Greeter, new_session
 from agents.verification import bind_principal
+from models.scripted import ToolCall
 from shared_state import Assurance, SessionState
 from tools.db import Database
 
@@ -31,7 +32,6 @@ from .common import (
     ScriptedLLM,
     Stats,
     Table,
-    ToolCall,
     bench_database,
     verdict,
 )

@@ -20,8 +20,8 @@ def describe_account(account: Account) -> str:
         assert account.credit_limit_cents is not None
         text = (
             f"On your {account_label(account)}, you owe {speak_cents(account.ledger_balance_cents)}"
-            f" and have {speak_cents(account.available_credit_cents or 0)} of available credit, "
-            f"out of a {speak_cents(account.credit_limit_cents)} limit."
+            f" and have {speak_cents(account.available_credit_cents or 0)} of available credit;"
+            f" your credit limit is {speak_cents(account.credit_limit_cents)}."
         )
     else:
         text = (

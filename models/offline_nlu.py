@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
+
+from .offline_text import normalise
 
 
 class Ask(StrEnum):
@@ -42,6 +45,10 @@ class Understanding:
     days_back: int | None = None
     merchant: str | None = None
     min_amount: float | None = None
+    numbers: list[str] = field(default_factory=list)  # bare digit runs (4-12 digits)
+    bare_numbers: bool = False  # the utterance is just numbers ("1003", "it's 2468")
+    then: Ask | None = None  # what else the caller asked for alongside their credentials
+    card_hint: str | None = None  # "visa", "credit", "the second one"...
     extras: dict[str, str] = field(default_factory=dict)
 
 
@@ -68,22 +75,64 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 
 YES = _rx(
-    r"^\s*(?:yes|yeah|yep|yup|sure|ok(?:ay)?|please do|do it|go ahead|confirm(?:ed)?|"
-    r"correct|that's right|that is right|absolutely|definitely|please)\b"
+    r"^\W*(?:yes|yeah|yea|yep|yup|ya|yah|sure|ok(?:ay)?|k|alright|all right|please do|"
+    r"do it|go ahead|go for it|confirm(?:ed)?|correct|right|exactly|that's right|"
+    r"that is right|that's correct|that's the one|that one|absolutely|definitely|"
+    r"of course|affirmative|please|sounds good|fine|i do|i would|yes i do)\b"
 )
-NO = _rx(r"^\s*(?:no|nope|nah|don't|do not|cancel|stop|never mind|not now|leave it)\b")
+NO = _rx(
+    r"^\W*(?:no|nope|nah|no way|don't|do not|dont|cancel|stop|never ?mind|nevermind|"
+    r"not now|not yet|leave it|hold on|wait|negative|actually no|no thanks)\b"
+)
 HUMAN = _rx(
-    r"\b(?:human|real person|a person|someone real|representative|operator|advisor|"
-    r"adviser|speak to (?:someone|somebody|an? agent)|talk to (?:someone|somebody|an? "
-    r"agent)|live agent|customer service agent)\b"
+    r"\b(?:human|real person|a person|actual person|someone real|live person|"
+    r"representative|rep|operator|advisor|adviser|"
+    r"(?:speak|talk|chat) (?:to|with) (?:someone|somebody|an? agent|an? (?:real|live) agent|"
+    r"your team|a colleague|staff|a manager|a supervisor)|live agent|real agent|"
+    r"customer (?:service|support)(?: agent)?|call me back|callback|call-back|"
+    r"(?:want|need|get me|give me|connect me (?:to|with)|transfer me to|put me through to)"
+    r"\s+(?:to\s+)?(?:an?\s+|the\s+|your\s+)?(?:agent|person|someone|somebody))\b"
+    r"|^\W*(?:an? )?(?:agent|operator|person|human)\W*(?:please)?\W*$"
+)
+_ROLE_PREFIX = (
+    r"^\W*(?:system|assistant|developer|admin(?:istrator)?|root|operator|tool|function|"
+    r"instructions?)\s*(?:message|prompt|note|override|update)?\s*[:>\]|-]"
+)
+_ROLE_TAG = r"[\[<{]\s*/?\s*(?:system|assistant|developer|admin|inst|sys|im_start|tool)\b"
+_IGNORE_RULES = (
+    r"\b(?:ignore|disregard|forget|override|bypass|skip|drop)\s+(?:(?:all|your|the|any|these|"
+    r"those|my|previous|prior|above|earlier|system|security|safety|of)\s+)*(?:instructions|"
+    r"rules|prompts?|guidelines|polic(?:y|ies)|checks?|restrictions|guardrails|programming|"
+    r"directives)\b"
+)
+_MODES = (
+    r"\b(?:system prompt|developer mode|dev mode|admin(?:istrator)? (?:mode|access|override|"
+    r"privileges?)|god mode|debug mode|maintenance mode|test mode|jailbreak|sudo|override)\b"
+)
+_ROLES = (
+    r"admin|administrator|developer|supervisor|bank employee|employee of the bank|manager|"
+    r"staff member|teller|auditor|fraud (?:supervisor|investigator|team|officer)|"
+    r"security officer|police officer|law enforcement"
+)
+_CLAIMS = (
+    rf"\b(?:as an? (?:{_ROLES})|i am (?:an? |the )?(?:{_ROLES})|i'm (?:an? |the )?(?:{_ROLES}))\b"
+)
+_EVERYONE = (
+    r"\b(?:(?:unlock|lock|show|list|read|dump|give me|tell me|export)\s+(?:me\s+)?"
+    r"(?:all|every(?:one's)?|other)\b.*\b(?:cards|accounts|customers|balances)|"
+    r"all (?:the )?customers|every customer|other customers?'?s?|another customer'?s|"
+    r"someone else'?s|other people'?s|(?:dump|export) the \w+ (?:table|database))\b"
+)
+_SWITCH = (
+    r"\b(?:pretend (?:to be|you are|you're)|you are now|you're now|from now on you|"
+    r"act as (?:an?|the|if)|role-?play|let'?s play a game|new instructions|"
+    r"principal (?:is|switched|changed|set|switch)|(?:switch|change) (?:the )?(?:principal|"
+    r"identity|session|user|caller|customer) to|caller is (?:now )?(?:verified|authenticated)|"
+    r"(?:verified|authenticated) as customer|mark (?:me|the caller|this call) as verified|"
+    r"skip (?:the )?verification|without (?:a |my |the )?(?:pin|verification|verifying))\b"
 )
 INJECTION = _rx(
-    r"\b(?:ignore (?:all |your |the |any )?(?:previous |prior )?(?:instructions|rules|"
-    r"prompt)|system prompt|developer mode|jailbreak|as an? (?:admin|administrator|"
-    r"developer|supervisor|bank employee|manager)|i am (?:an? )?(?:admin|"
-    r"administrator|developer)|(?:unlock|lock|show) (?:all|every(?:one's)?) "
-    r"(?:the )?(?:cards|accounts|customers)|all customers|override|sudo|"
-    r"pretend (?:to be|you are)|you are now)\b"
+    "|".join((_ROLE_PREFIX, _ROLE_TAG, _IGNORE_RULES, _MODES, _CLAIMS, _EVERYONE, _SWITCH))
 )
 SUSPICIOUS = _rx(
     r"\b(?:don'?t recogni[sz]e|do not recogni[sz]e|didn'?t (?:make|authori[sz]e|buy)|"
@@ -124,29 +173,44 @@ GOODBYE = _rx(
 GREETING = _rx(r"^\s*(?:hi|hello|hey|good (?:morning|afternoon|evening))\b")
 
 _CUSTOMER_NUMBER = _rx(
-    r"\b(?:customer|client|member|account)\s*(?:number|no\.?|#|id)?\s*"
+    r"\b(?:customer|client|member|account)\s*(?:number|no\.?|#|id)?(?:'s)?\s*"
     r"(?:is|:|=)?\s*(\d[\d\s-]{2,14}\d)\b|\bi'?m customer\s*(\d{4,12})\b|"
-    r"\bi am customer\s*(\d{4,12})\b"
+    r"\bi am customer\s*(\d{4,12})\b|\bmy number(?:'s| is)?\s*(\d{4,12})\b|"
+    r"\bnumber(?:'s| is)\s*(\d{4,12})\b"
 )
 _PIN = _rx(
-    r"\b(?:pin|passcode|pin code|pin number)\s*(?:is|:|=|number is)?\s*(\d[\d\s-]{2,10}\d)"
-    r"\b"
+    r"\b(?:pin|passcode|pin code|pin number|security code|password)(?:'s)?\s*"
+    r"(?:is|:|=|number is|code is)?\s*(\d[\d\s-]{2,10}\d)\b"
 )
 _NUMBERS = re.compile(r"(?<![\d$.])\d{4,12}(?![\d])")
 _LAST_FOUR = _rx(
     r"\b(?:ending(?: in| with)?|ends (?:in|with)|last (?:four|4)(?: digits)?"
     r"(?: are| is| of)?)\s*(\d{4})\b|\bcard\s+(\d{4})\b|\b(\d{4})\s+card\b"
 )
+_N = r"(\d{1,2}|" + "|".join(_WORD_NUMBERS) + r")"
+_TXN_NOUN = r"(?:transactions?|charges?|purchases?|payments?|items?|debits?|entries)"
 _COUNT = _rx(
-    r"\b(?:last|latest|recent|past|previous|most recent)\s+(\d{1,2}|"
-    + "|".join(_WORD_NUMBERS)
-    + r")\s+(?:transactions?|charges?|purchases?|payments?|items?)"
+    r"\b(?:last|latest|recent|past|previous|most recent|top)\s+"
+    + _N
+    + r"(?=\s+"
+    + _TXN_NOUN
+    + r"|\s*[?.!]?\s*$|\s+(?:please|on|at|from|over|for)\b)"
+    + r"|\b"
+    + _N
+    + r"\s+(?:most\s+)?(?:recent\s+|latest\s+|last\s+)?"
+    + _TXN_NOUN
 )
 _SINGLE = _rx(r"\b(?:last|latest|most recent)\s+(?:transaction|charge|purchase|payment)\b")
 _DAYS = _rx(r"\b(?:last|past|previous)\s+(\d{1,3}|" + "|".join(_WORD_NUMBERS) + r")\s+days?\b")
-_WEEK = _rx(r"\b(?:this|last|past) week\b")
-_MONTH = _rx(r"\b(?:this|last|past) month\b")
+_WEEK = _rx(r"\b(?:last|past) (?:week|seven days)\b|\bthis week\b")
+_MONTH = _rx(r"\b(?:last|past) month\b")
+_THIS_MONTH = _rx(r"\bthis month\b")
 _TODAY = _rx(r"\btoday\b")
+_YESTERDAY = _rx(r"\byesterday\b")
+_CARD_HINT = _rx(
+    r"\b(visa|master ?card|amex|american express|debit|credit|first|second|other|"
+    r"top|bottom|locked|active)\b"
+)
 _MIN_AMOUNT = _rx(
     r"\b(?:over|above|more than|at least|bigger than|larger than|greater than)\s*"
     r"\$?\s*(\d[\d,]*(?:\.\d{1,2})?)\s*(?:dollars|bucks|usd)?"
@@ -154,12 +218,13 @@ _MIN_AMOUNT = _rx(
 _MERCHANT_AT = _rx(
     r"\b(?:at|from|with|to|by)\s+([A-Za-z0-9&'][A-Za-z0-9&' .-]{0,40}?)"
     r"(?=\s+(?:charges?|transactions?|purchases?|payments?|in|on|over|this|last|"
-    r"for|recently|lately|yesterday|today)\b|[?.!,;]|$)"
+    r"for|recently|lately|yesterday|today|i|that|which|who|was|is|isn't|wasn't|didn't|"
+    r"please|and|but|because|one)\b|[?.!,;]|$)"
 )
 _MERCHANT_BEFORE = _rx(
     r"\b(?:the|that|this|an?|my)\s+([A-Za-z0-9&'][A-Za-z0-9&'.-]{1,30}"
     r"(?:\s+[A-Za-z0-9&'.-]{2,30})?)\s+(?:charges?|transactions?|purchases?|"
-    r"payments?|debits?)\b"
+    r"payments?|debits?|one)\b"
 )
 _NOT_MERCHANTS = {
     "recent",
@@ -223,9 +288,19 @@ _ACCOUNT_WORDS = (
 )
 
 
+_FILLER = _rx(
+    r"\b(?:yes|yeah|yep|ok(?:ay)?|sure|so|um+|uh+|er+|oh|it'?s|it is|that'?s|that is|my|"
+    r"the|number|no\.|customer|client|account|is|and|then|here|you go|go|sorry|i mean|"
+    r"right|fine|thanks?|thank you|please|pin|code|passcode)\b|[^\w\s]"
+)
+_NEGATION = _rx(r"\b(?:don'?t|do not|not|never|cancel|stop|leave)\b")
+_CARD_ACTIONS = {Ask.LOCK, Ask.UNLOCK, Ask.LOST, Ask.STOLEN, Ask.DISPUTE}
+_FOLLOW_UP = _rx(r"^\W*(?:what about|how about|and|any|anything|only|just|show me)\b")
+
+
 def understand(text: str) -> Understanding:
     """Classify one caller utterance and pull out the slots a tool call needs."""
-    t = " ".join(text.strip().split())
+    t = normalise(text)
     u = Understanding(Ask.UNKNOWN)
     _slots(t, u)
     u.ask = _classify(t, u)
@@ -234,20 +309,46 @@ def understand(text: str) -> Understanding:
 
 def _classify(t: str, u: Understanding) -> Ask:
     if INJECTION.search(t):
+        u.then = _intent(t, u)
         return Ask.INJECTION
-    if YES.search(t) and len(t) < 40 and not (LOCK.search(t) and "?" in t):
+    main = _intent(t, u)
+    if u.pin:
+        u.then = main
+        return Ask.VERIFY
+    if u.customer_number and main not in _DATA_ASKS:
+        u.then = main
+        return Ask.VERIFY
+    if u.numbers and not _FILLER.sub(" ", _NUMBERS.sub(" ", t)).strip():
+        u.bare_numbers = True
+        return Ask.VERIFY
+    if YES.search(t) and main is None:
         return Ask.YES
-    if NO.search(t) and len(t) < 40:
+    if NO.search(t) and (
+        main in (None, Ask.GOODBYE) or (main in _CARD_ACTIONS and _NEGATION.search(t))
+    ):
         return Ask.NO
+    if main is not None:
+        return main
+    if GREETING.search(t):
+        return Ask.GREETING
+    return Ask.UNKNOWN
+
+
+_DATA_ASKS = {
+    Ask.HUMAN, Ask.SUSPICIOUS, Ask.STOLEN, Ask.LOST, Ask.UNLOCK, Ask.LIST_CARDS, Ask.LOCK,
+    Ask.DISPUTE, Ask.BALANCE, Ask.TRANSACTIONS,
+}  # fmt: skip
+
+
+def _intent(t: str, u: Understanding) -> Ask | None:
+    """What the caller wants, ignoring credentials, yes/no and greetings."""
     if HUMAN.search(t):
         return Ask.HUMAN
-    if u.pin or (u.customer_number and not (TRANSACTIONS.search(t) or BALANCE.search(t))):
-        return Ask.VERIFY
     if SUSPICIOUS.search(t):
         return Ask.SUSPICIOUS
     if STOLEN.search(t):
         return Ask.STOLEN
-    if LOST.search(t) and re.search(r"\bcard|wallet|purse\b", t, re.IGNORECASE):
+    if LOST.search(t) and re.search(r"\b(?:card|wallet|purse|bag)\b", t, re.IGNORECASE):
         return Ask.LOST
     if UNLOCK.search(t):
         return Ask.UNLOCK
@@ -265,11 +366,13 @@ def _classify(t: str, u: Understanding) -> Ask:
         return Ask.SOMETHING_ELSE
     if GOODBYE.search(t):
         return Ask.GOODBYE
-    if GREETING.search(t):
-        return Ask.GREETING
     if LOCK.search(t):
         return Ask.LOCK
-    return Ask.UNKNOWN
+    if u.count or u.days_back or u.min_amount is not None:
+        return Ask.TRANSACTIONS
+    if u.merchant and _FOLLOW_UP.search(t):
+        return Ask.TRANSACTIONS
+    return None
 
 
 def _to_int(word: str) -> int:
@@ -283,6 +386,7 @@ def _slots(t: str, u: Understanding) -> None:
     if m := _PIN.search(t):
         u.pin = re.sub(r"\D", "", m.group(1))
     numbers = _NUMBERS.findall(t)
+    u.numbers = numbers
     if u.customer_number is None and u.pin is None and len(numbers) >= 2:
         u.customer_number, u.pin = numbers[0], numbers[1]
     elif u.customer_number and u.pin is None:
@@ -300,17 +404,23 @@ def _slots(t: str, u: Understanding) -> None:
             u.account = name
             break
     if m := _COUNT.search(t):
-        u.count = max(1, min(20, _to_int(m.group(1))))
+        u.count = max(1, min(20, _to_int(m.group(1) or m.group(2))))
     elif _SINGLE.search(t):
         u.count = 1
     if m := _DAYS.search(t):
         u.days_back = max(1, min(366, _to_int(m.group(1))))
     elif _WEEK.search(t):
         u.days_back = 7
+    elif _THIS_MONTH.search(t):
+        u.days_back = datetime.now(UTC).day
     elif _MONTH.search(t):
         u.days_back = 31
+    elif _YESTERDAY.search(t):
+        u.days_back = 2
     elif _TODAY.search(t):
         u.days_back = 1
+    if m := _CARD_HINT.search(t):
+        u.card_hint = m.group(1).lower().replace(" ", "")
     if m := _MIN_AMOUNT.search(t):
         u.min_amount = float(m.group(1).replace(",", ""))
     u.merchant = _merchant(t)

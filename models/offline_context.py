@@ -1,0 +1,110 @@
+"""What the offline model reads from the chat context: caller turns, the handoff brief,
+tool calls and their outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from livekit.agents import llm
+
+BRIEF_PREFIX = "Handoff brief:"
+
+
+@dataclass
+class Context:
+    items: list[llm.ChatItem]
+    tools: set[str]
+
+    def conversation(self) -> list[llm.ChatItem]:
+        return [
+            i for i in self.items if i.type in ("message", "function_call", "function_call_output")
+        ]
+
+    def last_of_role(self, role: str) -> str | None:
+        for item in reversed(self.items):
+            if item.type == "message" and item.role == role and item.text_content:
+                return item.text_content
+        return None
+
+    def user_messages(self) -> list[str]:
+        return [
+            i.text_content or "" for i in self.items if i.type == "message" and i.role == "user"
+        ]
+
+    def system_texts(self) -> list[str]:
+        return [
+            i.text_content or ""
+            for i in self.items
+            if i.type == "message" and i.role in ("system", "developer")
+        ]
+
+    def brief(self) -> dict[str, str]:
+        for text in reversed(self.system_texts()):
+            if text.startswith(BRIEF_PREFIX):
+                fields: dict[str, str] = {}
+                for part in text[len(BRIEF_PREFIX) :].split(";"):
+                    if "=" in part:
+                        key, _, value = part.partition("=")
+                        fields[key.strip()] = value.strip()
+                return fields
+        return {}
+
+    def call_for(self, output: llm.FunctionCallOutput) -> llm.FunctionCall | None:
+        for item in self.items:
+            if item.type == "function_call" and item.call_id == output.call_id:
+                return item
+        return None
+
+    def last_call(self, names: tuple[str, ...]) -> tuple[llm.FunctionCall, str] | None:
+        outputs = {i.call_id: i.output for i in self.items if i.type == "function_call_output"}
+        for item in reversed(self.items):
+            if item.type == "function_call" and item.name in names:
+                return item, str(outputs.get(item.call_id, ""))
+        return None
+
+    def has(self, tool: str) -> bool:
+        return tool in self.tools
+
+    def user_messages_since_call(self, name: str, *, before_latest: bool = False) -> list[str]:
+        """Caller turns after the last call of `name` (or, with before_latest, the turns
+        that led up to that last call)."""
+        calls = [
+            n for n, i in enumerate(self.items) if i.type == "function_call" and i.name == name
+        ]
+        start, end = (calls[-1] if calls else -1), len(self.items)
+        if before_latest and calls:
+            start, end = (calls[-2] if len(calls) > 1 else -1), calls[-1]
+        return [
+            i.text_content or ""
+            for i in self.items[start + 1 : end]
+            if i.type == "message" and i.role == "user"
+        ]
+
+    def assistant_and_tool_texts(self) -> list[str]:
+        texts: list[str] = []
+        for i in self.items:
+            if i.type == "message" and i.role == "assistant":
+                texts.append(i.text_content or "")
+            elif i.type == "function_call_output":
+                texts.append(str(i.output))
+        return texts
+
+    def is_verified(self) -> bool:
+        """Whether the conversation shows a verified caller (for phrasing only: every
+        tool checks the session's principal in code)."""
+        if "verified as" in self.brief().get("facts", ""):
+            return True
+        for i in self.items:
+            if (
+                i.type == "function_call_output"
+                and not i.is_error
+                and str(i.output).startswith("Verified")
+            ):
+                return True
+            if (
+                i.type == "message"
+                and i.role == "assistant"
+                and "signed in through the app" in (i.text_content or "")
+            ):
+                return True
+        return False

@@ -1,0 +1,125 @@
+"""Slot filling across turns for the offline model: a customer number and PIN given over
+several turns, and which card the caller means when they say "the visa" or "my credit card".
+
+Only routing and phrasing use this. Identity is decided by verify_identity in code; card
+ownership by the card tools."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .offline_context import Context
+from .offline_nlu import Ask, Understanding, understand
+
+_CARD = re.compile(
+    r"\b(Visa|Mastercard|Amex|Discover)\s+(debit|credit)\s+card\s+ending\s+(\d{4})", re.IGNORECASE
+)
+_NETWORKS = {
+    "visa": "visa",
+    "mastercard": "mastercard",
+    "master card": "mastercard",
+    "amex": "amex",
+    "american express": "amex",
+    "discover": "discover",
+}
+_NETWORK_WORDS = re.compile(r"\b(" + "|".join(_NETWORKS) + r")\b", re.IGNORECASE)
+_KIND_WORDS = re.compile(r"\b(debit|credit)\b", re.IGNORECASE)
+_ORDINALS = {"first": 0, "1st": 0, "top": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2}
+_ORDINAL_WORDS = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\b", re.IGNORECASE)
+_LAST_ONE = re.compile(r"\b(?:last|bottom) one\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Card:
+    network: str
+    kind: str
+    last_four: str
+
+
+@dataclass
+class Credentials:
+    customer_number: str | None = None
+    pin: str | None = None
+
+
+def collect_credentials(ctx: Context) -> Credentials:
+    """The customer number and PIN the caller has given since the last verification try,
+    in any order and over any number of turns ("1003", then "2468")."""
+    found = Credentials()
+    for text in ctx.user_messages_since_call("verify_identity"):
+        u = understand(text)
+        if u.ask is Ask.INJECTION:
+            continue
+        if u.customer_number:
+            found.customer_number = u.customer_number
+        if u.pin:
+            found.pin = u.pin
+        if u.bare_numbers:
+            for number in u.numbers:
+                if found.customer_number is None:
+                    found.customer_number = number
+                elif found.pin is None:
+                    found.pin = number
+                else:  # a fresh pair: the caller is starting over
+                    found.customer_number, found.pin = number, None
+    return found
+
+
+def request_with_credentials(ctx: Context) -> Understanding | None:
+    """What the caller asked for in the same turns as their credentials, if anything
+    ("customer 1002, PIN 5678, there's a charge from ZX I didn't make")."""
+    for text in reversed(ctx.user_messages_since_call("verify_identity", before_latest=True)):
+        u = understand(text)
+        if u.ask is Ask.VERIFY and u.then is not None:
+            u.ask = u.then
+        if u.ask in _ACTIONABLE:
+            return u
+    return None
+
+
+_ACTIONABLE = {
+    Ask.HUMAN, Ask.SUSPICIOUS, Ask.STOLEN, Ask.LOST, Ask.UNLOCK, Ask.LIST_CARDS, Ask.LOCK,
+    Ask.DISPUTE, Ask.BALANCE, Ask.TRANSACTIONS,
+}  # fmt: skip
+
+
+def cards_mentioned(ctx: Context) -> list[Card]:
+    """Cards read out in this desk's context (tool outputs and replies), newest first."""
+    seen: dict[str, Card] = {}
+    for text in reversed(ctx.assistant_and_tool_texts()):
+        for network, kind, last_four in _CARD.findall(text):
+            seen.setdefault(last_four, Card(network.lower(), kind.lower(), last_four))
+    return list(seen.values())
+
+
+def choose_card(cards: list[Card], u: Understanding, text: str) -> str | None:
+    """The last four digits of the one card the caller's words point to, or None."""
+    if not cards:
+        return None
+    digits = [u.card_last_four] if u.card_last_four else []
+    digits += u.numbers
+    for number in digits:
+        for card in cards:
+            if number and number.endswith(card.last_four):
+                return card.last_four
+    candidates = cards
+    if m := _NETWORK_WORDS.search(text):
+        network = _NETWORKS[m.group(1).lower()]
+        candidates = [c for c in candidates if c.network == network]
+    if m := _KIND_WORDS.search(text):
+        candidates = [c for c in candidates if c.kind == m.group(1).lower()]
+    if candidates != cards and len(candidates) == 1:
+        return candidates[0].last_four
+    if candidates == cards:
+        if m := _ORDINAL_WORDS.search(text):
+            index = _ORDINALS[m.group(1).lower()]
+            return cards[index].last_four if index < len(cards) else None
+        if _LAST_ONE.search(text):
+            return cards[-1].last_four
+    return None
+
+
+def listed_in_order(text: str) -> list[Card]:
+    """Cards in the order one message lists them (for "the first one")."""
+    return [Card(n.lower(), k.lower(), d) for n, k, d in _CARD.findall(text)]

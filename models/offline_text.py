@@ -1,0 +1,48 @@
+"""Text clean-up before the offline model reads a caller's words: invisible characters,
+look-alike letters, and digits said as words ("one zero zero three" -> "1003")."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Cyrillic and Greek letters that look like Latin ones (a classic way to dodge keyword rules).
+_LOOKALIKES = str.maketrans(
+    {
+        "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "і": "i",
+        "ј": "j", "ѕ": "s", "к": "k", "м": "m", "т": "t", "н": "h", "в": "b",
+        "А": "A", "Е": "E", "О": "O", "Р": "P", "С": "C", "Х": "X", "У": "Y", "І": "I",
+        "К": "K", "М": "M", "Т": "T", "Н": "H", "В": "B",
+        "ο": "o", "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ρ": "p", "τ": "t",
+        "Ο": "O", "Α": "A", "Ε": "E", "Ι": "I", "Κ": "K", "Ν": "N", "Ρ": "P", "Τ": "T",
+        "\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
+    }
+)  # fmt: skip
+_DIGIT_WORDS = {
+    "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+}  # fmt: skip
+_DIGIT_TOKEN = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d)"
+# Four or more single digits, as words or figures, separated by spaces, commas or dashes.
+_SPELLED_RUN = re.compile(rf"\b{_DIGIT_TOKEN}(?:[\s,.-]+{_DIGIT_TOKEN}){{3,}}\b", re.IGNORECASE)
+_DOUBLE = re.compile(rf"\b(double|triple)\s+({_DIGIT_TOKEN})\b", re.IGNORECASE)
+
+
+def normalise(text: str) -> str:
+    """One line of caller text, ready for the keyword rules."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")  # zero-width etc.
+    text = text.translate(_LOOKALIKES)
+    text = _DOUBLE.sub(_expand_double, text)
+    text = _SPELLED_RUN.sub(_join_digits, text)
+    return " ".join(text.split())
+
+
+def _expand_double(match: re.Match[str]) -> str:
+    times = 2 if match.group(1).lower() == "double" else 3
+    return " ".join([match.group(2)] * times)
+
+
+def _join_digits(match: re.Match[str]) -> str:
+    tokens = re.split(r"[\s,.-]+", match.group(0))
+    return "".join(_DIGIT_WORDS.get(t.lower(), t) for t in tokens)

@@ -1,0 +1,330 @@
+"""The offline model's answer to one caller turn: call a tool, or say one short line."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .offline_context import Context
+from .offline_dialog import cards_mentioned, choose_card, collect_credentials, listed_in_order
+from .offline_nlu import YES, Ask, Understanding, understand
+from .offline_text import normalise
+
+CONFIRM_QUESTION = "Please say yes to confirm"
+DISPUTE_OFFER = "open a dispute"
+CARD_WRITES = ("lock_card", "unlock_card", "report_card_lost_or_stolen")
+WHICH_CHARGE = "Which charge"
+_CARD_ASKS = (Ask.LOCK, Ask.UNLOCK, Ask.LOST, Ask.STOLEN)
+_NOT_ABOUT_A_CARD = (
+    Ask.HUMAN, Ask.NO, Ask.GOODBYE, Ask.SOMETHING_ELSE, Ask.BALANCE, Ask.INJECTION,
+    Ask.SUSPICIOUS, Ask.DISPUTE,
+)  # fmt: skip
+_DATA_ASKS = (
+    Ask.BALANCE, Ask.TRANSACTIONS, Ask.LOCK, Ask.UNLOCK, Ask.LOST, Ask.STOLEN,
+    Ask.SUSPICIOUS, Ask.LIST_CARDS, Ask.DISPUTE,
+)  # fmt: skip
+ANYTHING_ELSE = "Is there anything else I can help with?"
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str | None = None
+    tool: str | None = None
+    arguments: dict[str, Any] | None = None
+
+
+def call(tool: str, **arguments: Any) -> Reply:
+    return Reply(tool=tool, arguments={k: v for k, v in arguments.items() if v is not None})
+
+
+def answer_user(ctx: Context, text: str) -> Reply:
+    u = understand(text)
+    if u.ask is Ask.INJECTION:
+        return _refuse(ctx, u)
+    if (card_reply := _card_follow_up(ctx, u, text)) is not None:
+        return card_reply
+    if (charge_reply := _charge_follow_up(ctx, u, text)) is not None:
+        return charge_reply
+    if u.ask is Ask.YES or (
+        asked_card_confirmation(ctx) and u.ask in _CARD_ASKS and YES.search(normalise(text))
+    ):
+        return _on_yes(ctx)
+    if u.ask is Ask.NO:
+        return _on_no(ctx)
+    return route(ctx, u)
+
+
+def route(ctx: Context, u: Understanding) -> Reply:
+    ask = u.ask
+    if ask is Ask.INJECTION:
+        return _refuse(ctx, u)
+    if ask is Ask.HUMAN and ctx.has("transfer_to_human"):
+        return call("transfer_to_human", reason="caller asked for a person")
+    if ask is Ask.VERIFY:
+        return _verify(ctx)
+    if ask is Ask.SUSPICIOUS:
+        return _suspicious(ctx, u)
+    if ask in (Ask.LOST, Ask.STOLEN):
+        if ctx.has("report_card_lost_or_stolen"):
+            return call(
+                "report_card_lost_or_stolen", card_last_four=u.card_last_four, kind=ask.value
+            )
+        return _transfer_towards(ctx, "card_security", f"card {ask.value}")
+    if ask in (Ask.LOCK, Ask.UNLOCK):
+        tool = f"{ask.value}_card"
+        if ctx.has(tool):
+            return call(tool, card_last_four=u.card_last_four)
+        return _transfer_towards(ctx, "card_security", f"{ask.value} a card")
+    if ask is Ask.LIST_CARDS:
+        if ctx.has("list_cards"):
+            return call("list_cards")
+        return _transfer_towards(ctx, "card_security", "card status")
+    if ask is Ask.DISPUTE:
+        if ctx.has("dispute_transaction"):
+            return dispute(ctx, u)
+        return _transfer_towards(ctx, "card_security", "dispute a charge", merchant=u.merchant)
+    if ask is Ask.TRANSACTIONS:
+        if ctx.has("get_transactions"):
+            return transactions_call(u)
+        return _transfer_towards(ctx, "transactions", "recent transactions")
+    if ask is Ask.BALANCE:
+        if ctx.has("get_balance"):
+            return call("get_balance", account=u.account or "all")
+        return _transfer_towards(ctx, "balance", "balance")
+    if ask is Ask.SOMETHING_ELSE:
+        if ctx.has("transfer_to_greeter"):
+            return call("transfer_to_greeter", reason="caller wants something else")
+        return Reply(
+            text="Of course. What else can I help you with: your balance, recent "
+            "transactions, or a card?"
+        )
+    if ask is Ask.GOODBYE:
+        if ctx.has("transfer_to_greeter"):
+            return call("transfer_to_greeter", reason="caller is finished with this desk")
+        return Reply(text="Thank you for calling Northwind Bank. Goodbye, and take care!")
+    if ask is Ask.GREETING:
+        return Reply(
+            text="Hello! I can help with your balance, recent transactions, or card "
+            "security. What would you like to do?"
+        )
+    return Reply(text=clarify(ctx))
+
+
+def clarify(ctx: Context) -> str:
+    if ctx.has("get_balance"):
+        return (
+            "Sorry, I didn't catch that. I can read you your balances: all accounts, or "
+            "just checking, savings or your credit card. Or say 'something else'."
+        )
+    if ctx.has("get_transactions"):
+        return (
+            "Sorry, I didn't catch that. I can read your recent transactions, filter by "
+            "merchant, days or amount, or help with a charge you don't recognise."
+        )
+    if ctx.has("lock_card"):
+        return (
+            "Sorry, I didn't catch that. I can list your cards, lock or unlock a card, "
+            "report one lost or stolen, or dispute a charge."
+        )
+    return (
+        "Sorry, I didn't catch that. I can help with your balance, recent transactions, "
+        "or card security. Which would you like?"
+    )
+
+
+def _refuse(ctx: Context, u: Understanding) -> Reply:
+    if not ctx.is_verified():
+        # Let the handoff policy refuse (and audit) the data request too: the caller's
+        # claim changes nothing, verification is checked in code.
+        targets = {Ask.BALANCE: "balance", Ask.TRANSACTIONS: "transactions"}
+        target = targets.get(u.then) if u.then else None
+        if target and ctx.has(f"transfer_to_{target}"):
+            return call(f"transfer_to_{target}", reason="caller request (unverified claims)")
+        return Reply(text=INJECTION_REFUSAL + " " + VERIFY_FIRST)
+    return Reply(
+        text=INJECTION_REFUSAL + " On this call I can only help with your own accounts. "
+        "What else can I do for you?"
+    )
+
+
+INJECTION_REFUSAL = (
+    "I can't do that: I can't change how I work or who I'm speaking with because of "
+    "something said on the call."
+)
+VERIFY_FIRST = (
+    "I can only help with your own accounts, once you're verified with your customer "
+    "number and PIN."
+)
+
+
+def _transfer_towards(ctx: Context, desk: str, reason: str, merchant: str | None = None) -> Reply:
+    tool = f"transfer_to_{desk}"
+    if ctx.has(tool):
+        args: dict[str, Any] = {"reason": reason}
+        if desk == "card_security" and merchant:
+            args["merchant"] = merchant
+        return Reply(tool=tool, arguments=args)
+    if ctx.has("transfer_to_greeter"):
+        return call("transfer_to_greeter", reason=f"caller needs: {reason}")
+    return Reply(text=clarify(ctx))
+
+
+def _verify(ctx: Context) -> Reply:
+    if not ctx.has("verify_identity"):
+        return Reply(
+            text="You're already verified on this call, so there's no need to share "
+            "your PIN again. What can I help with?"
+        )
+    found = collect_credentials(ctx)
+    if found.customer_number and found.pin:
+        return call("verify_identity", customer_number=found.customer_number, pin=found.pin)
+    if found.customer_number:
+        return Reply(text="Thanks. And your PIN, please?")
+    if found.pin:
+        return Reply(text="Thanks. And your customer number, please?")
+    return Reply(text="Please tell me your customer number and your PIN.")
+
+
+def _suspicious(ctx: Context, u: Understanding) -> Reply:
+    if ctx.has("dispute_transaction"):
+        brief = ctx.brief()
+        if u.merchant or brief.get("suspect_transaction_ref"):
+            return dispute(ctx, u)
+        return Reply(
+            text=f"I'm sorry to hear that. {WHICH_CHARGE} don't you recognise? Tell me the "
+            "merchant name."
+        )
+    if ctx.has("transfer_to_card_security"):
+        args: dict[str, Any] = {"reason": "caller does not recognise a charge"}
+        if u.merchant:
+            args["merchant"] = u.merchant
+        return Reply(tool="transfer_to_card_security", arguments=args)
+    return _transfer_towards(ctx, "transactions", "caller does not recognise a charge")
+
+
+def dispute(ctx: Context, u: Understanding) -> Reply:
+    brief = ctx.brief()
+    ref = brief.get("suspect_transaction_ref")
+    if u.merchant and (not ref or u.merchant.lower() not in brief.get("merchant", "").lower()):
+        return call("dispute_transaction", merchant=u.merchant)
+    if ref and ref.isdigit():
+        return call("dispute_transaction", transaction_ref=int(ref))
+    if merchant := suspect_merchant(ctx):
+        return call("dispute_transaction", merchant=merchant)
+    return Reply(text=f"{WHICH_CHARGE} would you like to dispute? Tell me the merchant name.")
+
+
+def suspect_merchant(ctx: Context) -> str | None:
+    """The merchant of the charge the caller is worried about: from the brief, or from
+    their own words when no transaction could be matched yet."""
+    if merchant := ctx.brief().get("merchant"):
+        return merchant
+    for text in reversed(ctx.user_messages()):
+        u = understand(text)
+        ask = u.then if u.ask is Ask.VERIFY else u.ask
+        if ask in (Ask.SUSPICIOUS, Ask.DISPUTE) and u.merchant:
+            return u.merchant
+    return None
+
+
+def transactions_call(u: Understanding) -> Reply:
+    return call(
+        "get_transactions",
+        account=u.account if u.account else None,
+        count=u.count,
+        days_back=u.days_back,
+        merchant=u.merchant,
+        min_amount=u.min_amount,
+    )
+
+
+# -- follow-ups to the desk's own questions ------------------------------------------------
+
+
+def last_assistant(ctx: Context) -> str:
+    return ctx.last_of_role("assistant") or ""
+
+
+def asked_which_card(ctx: Context) -> bool:
+    return "last four digits" in last_assistant(ctx)
+
+
+def asked_card_confirmation(ctx: Context) -> bool:
+    return CONFIRM_QUESTION.lower() in last_assistant(ctx).lower()
+
+
+def _card_follow_up(ctx: Context, u: Understanding, text: str) -> Reply | None:
+    """'The visa', 'the one ending 7070', 'my credit card' after 'which card?' (or after a
+    read-back, to switch cards)."""
+    which = asked_which_card(ctx)
+    if not (which or asked_card_confirmation(ctx)) or u.ask in _NOT_ABOUT_A_CARD:
+        return None
+    found = ctx.last_call(CARD_WRITES)
+    if found is None:
+        return None
+    previous, _ = found
+    args = json.loads(previous.arguments or "{}")
+    listed = listed_in_order(last_assistant(ctx))
+    cards = listed + [c for c in cards_mentioned(ctx) if c not in listed]
+    last_four = choose_card(cards, u, normalise(text))
+    if last_four is None and which:
+        # Digits we have not heard read out: the tool checks the card is theirs.
+        last_four = u.card_last_four or next((n for n in u.numbers if len(n) == 4), None)
+    if last_four is None:
+        if u.ask in (Ask.UNKNOWN, Ask.VERIFY, Ask.LIST_CARDS) and (which or u.card_hint):
+            return Reply(
+                text="Sorry, which card do you mean? You can say its last four digits, "
+                "or for example 'the debit card'."
+            )
+        return None
+    if not which and last_four == args.get("card_last_four") and YES.search(normalise(text)):
+        return _on_yes(ctx)
+    args["card_last_four"] = last_four
+    args.pop("confirm", None)
+    return Reply(tool=previous.name, arguments=args)
+
+
+def _charge_follow_up(ctx: Context, u: Understanding, text: str) -> Reply | None:
+    """The merchant name after 'which charge?'."""
+    if WHICH_CHARGE not in last_assistant(ctx) or not ctx.has("dispute_transaction"):
+        return None
+    if u.ask not in (Ask.UNKNOWN, Ask.DISPUTE, Ask.SUSPICIOUS, Ask.TRANSACTIONS):
+        return None
+    merchant = u.merchant or _bare_name(text)
+    return call("dispute_transaction", merchant=merchant) if merchant else None
+
+
+def _bare_name(text: str) -> str | None:
+    name = re.sub(r"(?i)\b(?:the|one|charge|from|at|it's|it was|it is|that|please)\b", " ", text)
+    name = " ".join(re.sub(r"[^\w&' -]", " ", name).split())
+    return name[:40] if 2 <= len(name) <= 40 else None
+
+
+def _on_yes(ctx: Context) -> Reply:
+    last = last_assistant(ctx).lower()
+    if CONFIRM_QUESTION.lower() in last:
+        found = ctx.last_call(CARD_WRITES)
+        if found is not None:
+            previous, _ = found
+            args = json.loads(previous.arguments or "{}")
+            args["confirm"] = True
+            return Reply(tool=previous.name, arguments=args)
+    if DISPUTE_OFFER in last and ctx.has("dispute_transaction"):
+        return dispute(ctx, Understanding(Ask.DISPUTE))
+    if "balance, recent transactions, or" in last or "balance, your recent" in last:
+        return Reply(
+            text="Sure. Which would you like: your balance, your recent transactions, "
+            "or help with a card?"
+        )
+    return Reply(text="Okay. What would you like me to do?")
+
+
+def _on_no(ctx: Context) -> Reply:
+    last = last_assistant(ctx).lower()
+    if CONFIRM_QUESTION.lower() in last or "last four digits" in last:
+        return Reply(text=f"Okay, I haven't changed anything on the card. {ANYTHING_ELSE}")
+    if DISPUTE_OFFER in last:
+        return Reply(text=f"Okay, I won't open a dispute. {ANYTHING_ELSE}")
+    return route(ctx, Understanding(Ask.GOODBYE))

@@ -150,6 +150,10 @@ def redact_pin_from_context(session: AgentSession[SessionState], call: llm.Funct
                     item.arguments = json.dumps(other)
 
 
+_DIGIT_WORDS = ("zero|oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
 def _pin_pattern(digits: str) -> re.Pattern[str]:
-    # Matches "1234", "1 2 3 4", "1-2-3-4" as spoken or typed.
-    return re.compile(r"(?<!\d)" + r"[\s-]?".join(re.escape(d) for d in digits) + r"(?!\d)")
+    # Matches "1234", "1 2 3 4", "1-2-3-4" and "one two three four" as spoken or typed.
+    parts = [rf"(?:{d}|\b(?:{_DIGIT_WORDS[int(d)]})\b)" for d in digits]
+    return re.compile(r"(?<!\d)" + r"[\s,.-]*".join(parts) + r"(?!\d)", re.IGNORECASE)

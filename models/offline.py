@@ -133,6 +133,8 @@ def _after_verification(ctx: Context, text: str) -> Reply:
     request = request_with_credentials(ctx)
     if request is not None:
         routed = route(ctx, request)
+        if routed.tool == "transfer_to_human":
+            return routed
         if routed.tool is not None and routed.tool.startswith("transfer_to_"):
             args = dict(routed.arguments or {})
             args["reason"] = f"{_CONTINUING}: {args.get('reason', '')}"[:200]
@@ -153,9 +155,14 @@ def _retry_with_card(ctx: Context, previous: llm.FunctionCall, error: str) -> Re
     args = json.loads(previous.arguments or "{}")
     if args.get("card_last_four"):
         return None
-    said = ctx.last_of_role("user") or ""
-    last_four = choose_card(listed_in_order(error), understand(said), said)
-    if last_four is None:
+    listed = listed_in_order(error)
+    for said in reversed(ctx.user_messages()):
+        u = understand(said)
+        if last_four := choose_card(listed, u, said):
+            break
+        if u.ask not in (Ask.VERIFY, Ask.YES, Ask.NO, Ask.UNKNOWN, Ask.GREETING):
+            return None  # the request itself named no card: ask
+    else:
         return None
     args["card_last_four"] = last_four
     return Reply(tool=previous.name, arguments=args)

@@ -146,7 +146,8 @@ UNLOCK = _rx(
     r"\b(?:unlock|unfreeze|unblock|reactivate|re-activate|turn (?:it |my card )?back on)\b"
 )
 LOCK = _rx(
-    r"\b(?:lock|freeze|block|suspend|turn off|disable|stop)\b.*\b(?:card|it)\b|"
+    r"\b(?:lock|freeze|block|suspend|turn off|disable|stop|cancel|deactivate)\b.*"
+    r"\b(?:card|it)\b|"
     r"\b(?:lock|freeze|block)\b"
 )
 DISPUTE = _rx(r"\b(?:dispute|chargeback|charge back|refund)\b")
@@ -170,7 +171,11 @@ GOODBYE = _rx(
     r"\b(?:bye|goodbye|that'?s all|that is all|that'?s it|nothing else|no thanks|"
     r"no thank you|all good|i'?m done|i am done|we'?re done|have a good)\b"
 )
-GREETING = _rx(r"^\s*(?:hi|hello|hey|good (?:morning|afternoon|evening))\b")
+GREETING = _rx(
+    r"^\s*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening))\b|\b(?:what can you do|"
+    r"how can you help|what do you do|what are my options|help me|i need (?:some )?help|"
+    r"can you help|menu|options)\b"
+)
 
 _CUSTOMER_NUMBER = _rx(
     r"\b(?:customer|client|member|account)\s*(?:number|no\.?|#|id)?(?:'s)?\s*"
@@ -293,7 +298,7 @@ _FILLER = _rx(
     r"the|number|no\.|customer|client|account|is|and|then|here|you go|go|sorry|i mean|"
     r"right|fine|thanks?|thank you|please|pin|code|passcode)\b|[^\w\s]"
 )
-_NEGATION = _rx(r"\b(?:don'?t|do not|not|never|cancel|stop|leave)\b")
+_NEGATION = _rx(r"\b(?:don'?t|do not|not|never|stop|leave)\b")
 _CARD_ACTIONS = {Ask.LOCK, Ask.UNLOCK, Ask.LOST, Ask.STOLEN, Ask.DISPUTE}
 _FOLLOW_UP = _rx(r"^\W*(?:what about|how about|and|any|anything|only|just|show me)\b")
 
@@ -324,7 +329,9 @@ def _classify(t: str, u: Understanding) -> Ask:
     if YES.search(t) and main is None:
         return Ask.YES
     if NO.search(t) and (
-        main in (None, Ask.GOODBYE) or (main in _CARD_ACTIONS and _NEGATION.search(t))
+        main in (None, Ask.GOODBYE)
+        or (main in _CARD_ACTIONS and _NEGATION.search(t))
+        or (len(t.split()) <= 3 and not re.search(r"\bcards?\b", t, re.IGNORECASE))
     ):
         return Ask.NO
     if main is not None:

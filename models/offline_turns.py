@@ -26,6 +26,7 @@ _DATA_ASKS = (
     Ask.SUSPICIOUS, Ask.LIST_CARDS, Ask.DISPUTE,
 )  # fmt: skip
 ANYTHING_ELSE = "Is there anything else I can help with?"
+FILTERED_COUNT = 10  # "over $100", "at Amazon", "this month": read more than the default three
 
 
 @dataclass(frozen=True)
@@ -230,10 +231,11 @@ def suspect_merchant(ctx: Context) -> str | None:
 
 
 def transactions_call(u: Understanding) -> Reply:
+    filtered = u.merchant or u.days_back or u.min_amount is not None
     return call(
         "get_transactions",
         account=u.account if u.account else None,
-        count=u.count,
+        count=u.count or (FILTERED_COUNT if filtered else None),
         days_back=u.days_back,
         merchant=u.merchant,
         min_amount=u.min_amount,

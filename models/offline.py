@@ -268,7 +268,7 @@ def _specialist_opening(ctx: Context) -> Reply:
 
 _ROUTABLE = (
     Ask.BALANCE, Ask.TRANSACTIONS, Ask.LOCK, Ask.UNLOCK, Ask.LOST, Ask.STOLEN,
-    Ask.SUSPICIOUS, Ask.LIST_CARDS, Ask.DISPUTE, Ask.HUMAN,
+    Ask.SUSPICIOUS, Ask.LIST_CARDS, Ask.DISPUTE, Ask.HUMAN, Ask.CARD_HELP,
 )  # fmt: skip
 
 

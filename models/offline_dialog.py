@@ -80,7 +80,7 @@ def request_with_credentials(ctx: Context) -> Understanding | None:
 
 _ACTIONABLE = {
     Ask.HUMAN, Ask.SUSPICIOUS, Ask.STOLEN, Ask.LOST, Ask.UNLOCK, Ask.LIST_CARDS, Ask.LOCK,
-    Ask.DISPUTE, Ask.BALANCE, Ask.TRANSACTIONS,
+    Ask.DISPUTE, Ask.BALANCE, Ask.TRANSACTIONS, Ask.CARD_HELP,
 }  # fmt: skip
 
 

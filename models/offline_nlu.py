@@ -26,6 +26,7 @@ class Ask(StrEnum):
     LOCK = "lock"
     DISPUTE = "dispute"
     LIST_CARDS = "list_cards"
+    CARD_HELP = "card_help"
     TRANSACTIONS = "transactions"
     BALANCE = "balance"
     SOMETHING_ELSE = "something_else"
@@ -153,7 +154,12 @@ LOCK = _rx(
 DISPUTE = _rx(r"\b(?:dispute|chargeback|charge back|refund)\b")
 LIST_CARDS = _rx(
     r"\b(?:my cards|which cards|what cards|card status|cards? (?:do i|i) have|"
-    r"status of my card|is my card (?:locked|active|blocked))\b"
+    r"status of my (?:[\w-]+ )?card|(?:is|are) (?:my|the) (?:[\w-]+ ){0,3}(?:locked|active|"
+    r"blocked|frozen|working|still good))\b"
+)
+CARD_HELP = _rx(
+    r"\b(?:help|question|problem|issue|trouble|something)\b.*\bcards?\b|"
+    r"^\W*(?:a |my |the )?cards?\W*$|\bcard security\b"
 )
 TRANSACTIONS = _rx(
     r"\b(?:transactions?|charges?|spent|spend|spending|purchases?|payments?|"
@@ -343,7 +349,7 @@ def _classify(t: str, u: Understanding) -> Ask:
 
 _DATA_ASKS = {
     Ask.HUMAN, Ask.SUSPICIOUS, Ask.STOLEN, Ask.LOST, Ask.UNLOCK, Ask.LIST_CARDS, Ask.LOCK,
-    Ask.DISPUTE, Ask.BALANCE, Ask.TRANSACTIONS,
+    Ask.DISPUTE, Ask.BALANCE, Ask.TRANSACTIONS, Ask.CARD_HELP,
 }  # fmt: skip
 
 
@@ -369,6 +375,8 @@ def _intent(t: str, u: Understanding) -> Ask | None:
         return Ask.BALANCE
     if TRANSACTIONS.search(t):
         return Ask.TRANSACTIONS
+    if CARD_HELP.search(t):
+        return Ask.CARD_HELP
     if SOMETHING_ELSE.search(t):
         return Ask.SOMETHING_ELSE
     if GOODBYE.search(t):

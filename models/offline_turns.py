@@ -82,6 +82,13 @@ def route(ctx: Context, u: Understanding) -> Reply:
         if ctx.has("list_cards"):
             return call("list_cards")
         return _transfer_towards(ctx, "card_security", "card status")
+    if ask is Ask.CARD_HELP:
+        if ctx.has("list_cards"):
+            return Reply(
+                text="Sure. I can list your cards, lock or unlock one, report one lost or "
+                "stolen, or dispute a charge. What would you like to do?"
+            )
+        return _transfer_towards(ctx, "card_security", "help with a card")
     if ask is Ask.DISPUTE:
         if ctx.has("dispute_transaction"):
             return dispute(ctx, u)

@@ -388,3 +388,20 @@ async def test_injection_refused_for_a_verified_caller(db: Database, attack: str
         assert "can't" in t.text and not t.tools
         assert "dollars" not in t.text and call.state.principal is not None
         assert call.state.principal.customer_number == "1001"
+
+
+async def test_general_card_help_then_status_by_card_name_then_unlock(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        t = await call.say("hi, I need help with my card")
+        assert "customer number" in t.text
+        await call.say("1003")
+        t = await call.say("2468")
+        assert t.handoffs == ["card_security"] and "lock or unlock" in t.text
+        t = await call.say("is my amex locked")
+        assert "3737, locked" in t.text
+        t = await call.say("unlock it")
+        assert "unlock the Amex credit card ending 3737" in t.text
+        t = await call.say("yes")
+        assert "unlocked" in t.text
+    assert (await _card(db, "1003", "3737"))[1] == "active"
+    assert (await _card(db, "1003", "7070"))[1] == "active"

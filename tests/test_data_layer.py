@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import asyncpg
 import pytest
 
 from tools.db import (
+    BIGINT_MAX,
     CardChange,
     Database,
     DatabaseUnavailable,
     EmbeddedPostgres,
+    InvalidArgument,
     NotFound,
     VerificationStatus,
     migrate,
     seed_demo,
 )
+from tools.db.retry import is_transient, with_retry
 from tools.money import format_cents, speak_cents
 
 
@@ -208,6 +212,55 @@ async def test_permanent_outage_is_a_clear_exception(pg_server: EmbeddedPostgres
     finally:
         pg_server.start()
         await db.close()
+
+
+async def test_retries_use_the_whole_budget_not_a_few_quick_attempts() -> None:
+    """A server that is back well within the budget is reached: the attempt count must not
+    run out first (it did: six full-jitter waits could all be a few milliseconds)."""
+    started = time.monotonic()
+    attempts = 0
+
+    async def down_for_a_while() -> str:
+        nonlocal attempts
+        attempts += 1
+        if time.monotonic() - started < 2.0:
+            raise FileNotFoundError(2, "No such file or directory")  # the socket is gone
+        return "back"
+
+    assert await with_retry(down_for_a_while, budget_s=5.0) == "back"
+    assert attempts > 2
+
+
+async def test_retries_stop_within_the_budget() -> None:
+    async def down() -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    started = time.monotonic()
+    with pytest.raises(DatabaseUnavailable):
+        await with_retry(down, budget_s=0.5)
+    assert time.monotonic() - started < 1.0
+
+
+async def test_out_of_range_ids_are_not_found_and_bad_arguments_are_not_retried(
+    db: Database,
+) -> None:
+    alice = await db.customer_by_number("1001")
+    for bad in (0, -1, BIGINT_MAX + 1, 10**20):
+        with pytest.raises(NotFound):
+            await db.transaction_for_customer(alice.id, bad)
+        with pytest.raises(NotFound):
+            await db.customer_by_id(bad)
+        assert await db.card_for_account(alice.id, bad) is None
+    # asyncpg's client-side "invalid input for query argument" is an InterfaceError (the
+    # class of "connection closed"), but a bad argument: never retried, never "unavailable".
+    client_error = asyncpg.exceptions._base.DataError("invalid input for query argument $1")
+    assert not is_transient(client_error)
+    started = time.monotonic()
+    with pytest.raises(InvalidArgument):
+        await db._run(lambda c: c.fetchval("SELECT $1::bigint", BIGINT_MAX + 1))
+    with pytest.raises(InvalidArgument):  # server side: SQLSTATE 22003
+        await db._run(lambda c: c.fetchval("SELECT $1::int * 2147483647", 2147483647))
+    assert time.monotonic() - started < 0.5  # not retried for the 1 s budget
 
 
 async def test_connect_to_nothing_is_a_clear_exception() -> None:

@@ -1,8 +1,8 @@
 """Bank data layer: one shared asyncpg pool, typed queries, migrations, demo data."""
 
-from .database import LOCKOUT, MAX_PIN_FAILURES, Database
+from .database import BIGINT_MAX, LOCKOUT, MAX_PIN_FAILURES, Database, is_valid_id
 from .embedded import EmbeddedPostgres, database_url
-from .errors import DatabaseError, DatabaseUnavailable, NotFound
+from .errors import DatabaseError, DatabaseUnavailable, InvalidArgument, NotFound
 from .migrate import migrate
 from .models import (
     Account,
@@ -18,6 +18,7 @@ from .models import (
 from .seed import load_demo_customers, seed_demo, seed_synthetic
 
 __all__ = [
+    "BIGINT_MAX",
     "LOCKOUT",
     "MAX_PIN_FAILURES",
     "Account",
@@ -30,11 +31,13 @@ __all__ = [
     "DatabaseError",
     "DatabaseUnavailable",
     "EmbeddedPostgres",
+    "InvalidArgument",
     "NotFound",
     "Transaction",
     "VerificationResult",
     "VerificationStatus",
     "database_url",
+    "is_valid_id",
     "load_demo_customers",
     "migrate",
     "seed_demo",

@@ -17,7 +17,7 @@ import asyncpg
 
 from tools.pin import DUMMY_HASH, check_pin, is_well_formed_pin
 
-from .errors import DatabaseUnavailable, NotFound
+from .errors import DatabaseUnavailable, InvalidArgument, NotFound
 from .models import (
     Account,
     Card,
@@ -47,6 +47,14 @@ _ACCOUNT_COLUMNS = """
               WHERE t.account_id = a.id AND t.status = 'pending'), 0)::bigint AS pending_cents
 """
 _CARD_COLUMNS = "c.id, c.account_id, c.last_four, c.network, c.kind, c.status"
+
+BIGINT_MAX = 2**63 - 1
+
+
+def is_valid_id(value: object) -> bool:
+    """Could `value` be a row id? Ids are positive bigints (identity columns); anything else
+    (0, negatives, values past int64 that asyncpg cannot even encode) names no row."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= BIGINT_MAX
 
 
 def _customer(row: asyncpg.Record) -> Customer:
@@ -124,6 +132,12 @@ class Database:
                     return await fn(conn)
             except asyncpg.exceptions.QueryCanceledError as exc:
                 raise DatabaseUnavailable("the bank database timed out") from exc
+            except asyncpg.exceptions.DataError as exc:  # SQLSTATE 22: a value out of range
+                raise InvalidArgument("invalid query argument") from exc
+            except asyncpg.exceptions.InterfaceError as exc:
+                if isinstance(exc, ValueError):  # asyncpg's client-side argument encoding error
+                    raise InvalidArgument("invalid query argument") from exc
+                raise
 
         if retry:
             return await with_retry(attempt, budget_s=self._retry_budget_s)
@@ -140,6 +154,8 @@ class Database:
     # -- customers & verification -------------------------------------------------------------
 
     async def customer_by_id(self, customer_id: int) -> Customer:
+        if not is_valid_id(customer_id):
+            raise NotFound("no such customer")
         row = await self._run(
             lambda c: c.fetchrow("SELECT * FROM customers WHERE id = $1", customer_id)
         )
@@ -293,6 +309,8 @@ class Database:
         return [_transaction(r) for r in rows]
 
     async def transaction_for_customer(self, customer_id: int, transaction_id: int) -> Transaction:
+        if not (is_valid_id(customer_id) and is_valid_id(transaction_id)):
+            raise NotFound("no such transaction for this customer")
         row = await self._run(
             lambda c: c.fetchrow(
                 "SELECT t.id, t.account_id, a.kind, t.amount_cents, t.merchant, t.category, "
@@ -319,6 +337,8 @@ class Database:
         return [_card(r) for r in rows]
 
     async def card_for_account(self, customer_id: int, account_id: int) -> Card | None:
+        if not (is_valid_id(customer_id) and is_valid_id(account_id)):
+            return None
         rows = await self._run(
             lambda c: c.fetch(
                 f"SELECT {_CARD_COLUMNS} FROM cards c WHERE c.customer_id = $1 "
@@ -343,6 +363,8 @@ class Database:
 
         Re-running with the same key (e.g. after a dropped connection) writes nothing new.
         A card already in the target state writes nothing. Lost/stolen cards stay blocked."""
+        if not (is_valid_id(customer_id) and is_valid_id(card_id)):
+            raise NotFound("no such card for this customer")
 
         async def txn(conn: asyncpg.Connection) -> CardActionResult:
             async with conn.transaction():

@@ -11,3 +11,8 @@ class DatabaseUnavailable(DatabaseError):
 
 class NotFound(DatabaseError):
     """The requested row does not exist *for this customer*."""
+
+
+class InvalidArgument(DatabaseError, ValueError):
+    """A query argument the database cannot take (e.g. a number past bigint): a caller bug
+    or a forged value, never worth retrying."""

@@ -11,8 +11,8 @@ from tenacity import (
     RetryError,
     retry_if_exception,
     stop_after_attempt,
-    stop_after_delay,
-    wait_random_exponential,
+    stop_before_delay,
+    wait_exponential_jitter,
 )
 
 from .errors import DatabaseUnavailable
@@ -24,6 +24,12 @@ _TRANSIENT_SQLSTATE_PREFIXES = ("08", "57P01", "57P02", "57P03", "53300")
 
 
 def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, ValueError):
+        # asyncpg's client-side DataError ("invalid input for query argument", e.g. an int
+        # past int64) is an InterfaceError *and* a ValueError: a bad argument, which no
+        # retry can fix. Without this it was retried for the whole budget, then reported
+        # as "database unreachable".
+        return False
     if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
         return True
     if isinstance(
@@ -42,16 +48,30 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+# Back-off: 50 ms doubling to 1 s, plus up to 50 ms of jitter so sessions sharing the pool
+# do not retry in lock-step. The wait has a floor: "full jitter" (uniform from 0) can burn
+# every attempt within a few milliseconds, long before a restarting server is back.
+_WAIT = wait_exponential_jitter(multiplier=0.05, max=1.0, jitter=0.05)
+# A safety net only: the time budget is what bounds the retries.
+_MAX_ATTEMPTS = 100
+
+
 async def with_retry(
-    operation: Callable[[], Awaitable[T]], *, budget_s: float, max_attempts: int = 6
+    operation: Callable[[], Awaitable[T]],
+    *,
+    budget_s: float,
+    max_attempts: int = _MAX_ATTEMPTS,
 ) -> T:
-    """Run `operation`, retrying transient failures with jittered exponential back-off.
+    """Run `operation`, retrying transient failures with jittered exponential back-off for
+    up to `budget_s` seconds: the retries stop before a wait would overrun the budget, so a
+    server that is back within the budget is always reached (the attempt count does not run
+    out first), and a caller never waits much longer than the budget.
 
     Only idempotent reads and writes that carry an idempotency key may be wrapped."""
     retrying = AsyncRetrying(
         retry=retry_if_exception(is_transient),
-        stop=stop_after_attempt(max_attempts) | stop_after_delay(budget_s),
-        wait=wait_random_exponential(multiplier=0.05, max=1.0),
+        stop=stop_before_delay(budget_s) | stop_after_attempt(max_attempts),
+        wait=_WAIT,
         reraise=False,
     )
     try:

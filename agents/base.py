@@ -3,9 +3,10 @@ transfer tools, the one-opening-line rule, and the identity guard for sensitive 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from livekit.agents import Agent, RunContext, ToolError, function_tool, llm
 
@@ -22,8 +23,9 @@ from handoffs import (
     transfer_tool_name,
 )
 from handoffs.engine import audit_log
+from handoffs.policy import Rejection
 from shared_state import HandoffBrief, Intent, Principal, SessionState, SuspectTransaction
-from tools.db import DatabaseUnavailable, NotFound
+from tools.db import DatabaseUnavailable, NotFound, is_valid_id
 
 from .prompts import instructions_for, prompt
 
@@ -98,16 +100,55 @@ class BankAgent(Agent):
 
 def require_principal(ctx: RunContext[SessionState], *, action: str) -> Principal:
     """The identity guard of every sensitive tool: the principal comes from the session,
-    never from the model. Refuses with a clear spoken reason and records the attempt."""
+    never from the model. Refuses with a clear spoken reason and records the attempt.
+
+    It also refuses a call carrying arguments the tool does not declare (`customer_id`,
+    `customer_number`, ...): the schema would silently drop them and answer for the verified
+    caller, hiding that the model was steered toward someone else's data."""
     state = ctx.userdata
     principal = state.principal
+    forged = undeclared_arguments(ctx)
+    if forged:
+        audit_refusal(state, kind="forged_argument", detail=f"{action}: {', '.join(forged)}")
     if principal is None or not state.is_verified:
         audit_refusal(state, kind="refused_unverified", detail=action)
         raise ToolError(
             "I can't do that yet: the caller is not verified. Nothing was shared or changed. "
             "They need to verify with their customer number and PIN at the front desk first."
         )
+    if forged:
+        raise ToolError(
+            "I can't do that: this tool only ever works on the verified caller's own accounts "
+            f"and does not take {', '.join(forged)}. Nothing was shared or changed. Each "
+            "customer can only ask about their own accounts, on their own call. Call it again "
+            "without those arguments if the caller wants their own details."
+        )
     return principal
+
+
+_MAX_REPORTED_KEYS = 5
+
+
+def undeclared_arguments(ctx: RunContext[Any]) -> list[str]:
+    """Argument names the model sent that the called tool does not declare (sanitised for
+    logs and messages). Empty when the tool cannot be found or has no schema."""
+    call = ctx.function_call
+    try:
+        raw = json.loads(call.arguments or "{}")
+    except ValueError:
+        return []  # livekit already refused unparseable arguments
+    if not isinstance(raw, dict) or not raw:
+        return []
+    agent = ctx.session.current_agent
+    tool = llm.ToolContext(agent.tools).get_function_tool(call.name)
+    if not isinstance(tool, llm.FunctionTool):
+        return []  # raw tools take free-form arguments
+    declared = set(llm.utils.function_arguments_to_pydantic_model(tool).model_fields)
+    extra = [str(key) for key in raw if key not in declared]
+    return [
+        "".join(ch for ch in key if ch.isprintable())[:40] or "?"
+        for key in extra[:_MAX_REPORTED_KEYS]
+    ]
 
 
 def audit_refusal(state: SessionState, *, kind: str, detail: str) -> None:
@@ -186,7 +227,7 @@ async def _transfer_to_card_security(
     transaction_ref: int | None = None,
 ) -> Any:
     suspect = None
-    if merchant or transaction_ref:
+    if merchant or transaction_ref is not None:
         suspect = await _resolve_suspect(ctx.userdata, merchant, transaction_ref)
     intent = Intent.SUSPICIOUS_CHARGE if suspect else Intent.CARD_SECURITY
     return await handoff(ctx, "card_security", reason=reason, intent=intent, suspect=suspect)
@@ -196,13 +237,32 @@ async def _transfer_to_human(ctx: RunContext[SessionState], reason: str = "") ->
     return await escalate_to_human(ctx, reason=reason or "caller asked for a person")
 
 
+UNKNOWN_TRANSACTION = "I couldn't find that transaction on your accounts."
+
+
+def refuse_unknown_transaction(
+    state: SessionState, transaction_ref: int, *, action: str
+) -> NoReturn:
+    """A transaction reference that is not the verified caller's (another customer's, or
+    one that cannot exist): recorded, and refused with the same words either way, so the
+    caller learns nothing about other customers' transactions."""
+    audit_refusal(state, kind="dispute_unknown_transaction", detail=f"{action}:{transaction_ref}")
+    raise ToolError(UNKNOWN_TRANSACTION)
+
+
 async def _resolve_suspect(
     state: SessionState, merchant: str | None, transaction_ref: int | None
 ) -> SuspectTransaction | None:
-    """Find the charge the caller means, only among the verified customer's transactions."""
+    """Find the charge the caller means, only among the verified customer's transactions.
+
+    A named reference that is not one of theirs refuses the transfer (ToolError); a merchant
+    with no match, or a database outage, just transfers without a suspect charge."""
     principal = state.principal
-    if principal is None or state.db is None:
-        return None
+    if principal is None or not state.is_verified or state.db is None:
+        return None  # the policy refuses the transfer itself (verification required)
+    action = "transfer_to_card_security"
+    if transaction_ref is not None and not is_valid_id(transaction_ref):
+        refuse_unknown_transaction(state, transaction_ref, action=action)
     try:
         if transaction_ref is not None:
             txn = await state.db.transaction_for_customer(principal.customer_id, transaction_ref)
@@ -214,7 +274,11 @@ async def _resolve_suspect(
                 return None
             txn = matches[0]
         card = await state.db.card_for_account(principal.customer_id, txn.account_id)
-    except (NotFound, DatabaseUnavailable):
+    except NotFound:
+        if transaction_ref is None:
+            return None
+        refuse_unknown_transaction(state, transaction_ref, action=action)
+    except DatabaseUnavailable:
         return None
     return SuspectTransaction(
         transaction_id=txn.id,
@@ -234,10 +298,41 @@ async def handoff(
     suspect: SuspectTransaction | None = None,
 ) -> Any:
     """Ask the policy; on acceptance return the next agent *bare* so the old agent says
-    nothing and the new one speaks exactly one opening line."""
+    nothing and the new one speaks exactly one opening line.
+
+    One handoff per model reply: livekit switches agents once per reply, and when two
+    tools of one reply each return an agent it switches to *neither* (agent_activity.py:
+    "expected to receive only one AgentTask"), while our policy, audit, checkpoint and
+    `state.current_agent` would already say otherwise. So the first transfer of a reply
+    claims the switch; any other transfer in that reply is refused and audited as rejected
+    (`one_handoff_per_turn`), and livekit performs exactly the claimed one. (Refusing both
+    is not possible: tool calls stream in and run as they arrive, so the first has usually
+    been decided and audited before the second exists.)"""
     state = ctx.userdata
     current = ctx.session.current_agent
     from_agent = getattr(current, "agent_id", None)
+    reason = mask_sensitive(reason)[:200] if reason else ""
+    speech_id, call_id = ctx.speech_handle.id, ctx.function_call.call_id
+    claim = state.handoff_claim
+    if claim is not None and claim[0] == speech_id and claim[1] != call_id:
+        await decide_handoff(
+            state,
+            from_agent=from_agent,
+            to_agent=target,
+            reason=reason or "requested",
+            brief=HandoffBrief(
+                intent=intent or _INTENT_FOR_TARGET.get(target), from_agent=from_agent
+            ),
+            refuse=Rejection.ONE_HANDOFF_PER_TURN,
+        )
+        raise ToolError(
+            f"Not transferred: the caller is already being transferred to "
+            f"{DISPLAY_NAMES.get(claim[2], 'another desk')} in this same reply, and only one "
+            "transfer can happen at a time. Do not call another transfer now; that desk can "
+            f"pass them on if they also need {DISPLAY_NAMES.get(target, 'another desk')}."
+        )
+    # Claimed before the first await, so a transfer running alongside sees it.
+    state.handoff_claim = mine = (speech_id, call_id, target)
     facts = []
     if state.principal is not None:
         facts.append(f"caller verified as {state.principal.first_name} ({state.assurance.value})")
@@ -245,14 +340,16 @@ async def handoff(
         intent=intent or _INTENT_FOR_TARGET.get(target),
         from_agent=from_agent,
         verified_facts=facts,
-        # The model wrote the reason: mask it like any carried agent text.
-        open_question=(mask_sensitive(reason)[:200] if reason else None),
+        # The model wrote the reason: masked above like any carried agent text.
+        open_question=reason or None,
         suspect_transaction=suspect,
     )
     plan = await decide_handoff(
         state, from_agent=from_agent, to_agent=target, reason=reason or "requested", brief=brief
     )
     if plan.target is None:
+        if state.handoff_claim == mine:
+            state.handoff_claim = None  # nothing switches: a later step may transfer
         raise ToolError(_rejection_message(plan, target))
     if plan.target == HUMAN:
         # The policy already recorded this escalation (the fallback row): don't audit twice.

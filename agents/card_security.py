@@ -8,11 +8,17 @@ from livekit.agents import RunContext, ToolError, function_tool
 
 from handoffs import CARD_SECURITY
 from shared_state import PendingConfirmation, Principal, SessionState
-from tools.db import Card, CardChange, Database, DatabaseUnavailable, NotFound
+from tools.db import Card, CardChange, Database, DatabaseUnavailable, NotFound, is_valid_id
 from tools.db.models import CardStatus
 from tools.money import speak_cents
 
-from .base import UNAVAILABLE, BankAgent, audit_refusal, require_principal
+from .base import (
+    UNAVAILABLE,
+    BankAgent,
+    audit_refusal,
+    refuse_unknown_transaction,
+    require_principal,
+)
 from .speech import describe_card, spoken_date
 
 Action = Literal["lock", "unlock", "lost", "stolen"]
@@ -109,6 +115,9 @@ class CardSecurityAgent(BankAgent):
         suspect = state.brief.suspect_transaction if state.brief else None
         if transaction_ref is None and merchant is None and suspect is not None:
             transaction_ref = suspect.transaction_id
+        if transaction_ref is not None and not is_valid_id(transaction_ref):
+            # No row can have this id (zero, negative, past bigint): refuse before the DB.
+            refuse_unknown_transaction(state, transaction_ref, action="dispute_transaction")
         try:
             if transaction_ref is not None:
                 txn = await db.transaction_for_customer(principal.customer_id, transaction_ref)
@@ -133,8 +142,9 @@ class CardSecurityAgent(BankAgent):
                 transaction_id=txn.id,
             )
         except NotFound:
-            audit_refusal(state, kind="dispute_unknown_transaction", detail=str(transaction_ref))
-            raise ToolError("I couldn't find that transaction on your accounts.") from None
+            if transaction_ref is None:
+                raise ToolError("I couldn't find that charge on your accounts.") from None
+            refuse_unknown_transaction(state, transaction_ref, action="dispute_transaction")
         except DatabaseUnavailable:
             raise ToolError(UNAVAILABLE) from None
         what = (
@@ -165,7 +175,9 @@ def _name(card: Card) -> str:
     return f"{card.network.title()} {card.kind} card ending {card.last_four}"
 
 
-def _pick_card(cards: list[Card], last_four: str | None, action: Action) -> Card:
+def _pick_card(
+    state: SessionState, cards: list[Card], last_four: str | None, action: Action
+) -> Card:
     # Messages are caller-facing: a real LLM relays them, the offline model speaks them.
     if last_four is not None:
         digits = "".join(ch for ch in str(last_four) if ch.isdigit())
@@ -174,6 +186,9 @@ def _pick_card(cards: list[Card], last_four: str | None, action: Action) -> Card
         for card in cards:
             if card.last_four == digits:
                 return card
+        # Not one of the caller's cards (a mistake, or someone else's card): recorded either
+        # way, and the caller hears the same words whether or not such a card exists.
+        audit_refusal(state, kind="card_not_owned", detail=f"{action}:{digits}")
         raise ToolError(
             "None of your cards ends in those digits. Your cards are: "
             + "; ".join(describe_card(c) for c in cards)
@@ -206,7 +221,7 @@ async def _card_action(
 ) -> str:
     state = ctx.userdata
     principal = require_principal(ctx, action=f"{action}_card")
-    card = _pick_card(await _cards(state.db, principal), last_four, action)
+    card = _pick_card(state, await _cards(state.db, principal), last_four, action)
     target = _TARGET_STATUS[action]
     if card.status == target:
         state.pending_confirmation = None

@@ -14,7 +14,7 @@ from shared_state import HandoffBrief, HandoffRecord, Intent, SessionState, now_
 from tools.db import DatabaseUnavailable
 
 from .audit import AuditLog
-from .context import CONTEXT_POLICY
+from .context import CONTEXT_POLICY, mask_sensitive
 from .policy import Decision, Fallback, Rejection, decide, fallback_target
 
 logger = logging.getLogger("bank.handoffs")
@@ -40,9 +40,17 @@ async def decide_handoff(
     to_agent: str,
     reason: str,
     brief: HandoffBrief,
+    refuse: Rejection | None = None,
 ) -> HandoffPlan:
+    """Decide (or, with `refuse`, record an already-made refusal), audit and apply."""
     started = time.perf_counter()
-    decision = decide(state, from_agent, to_agent)
+    # The reason is often model-written (a transfer tool argument): it lands in the handoff
+    # history, the checkpoint and the audit, so mask PIN/card/account digits and amounts.
+    reason = mask_sensitive(reason)
+    if refuse is not None:
+        decision = Decision(False, refuse)
+    else:
+        decision = decide(state, from_agent, to_agent)
     target: str | None = to_agent if decision.accepted else fallback_target(decision, from_agent)
 
     if decision.rejection is Rejection.VERIFICATION_REQUIRED:

@@ -24,6 +24,9 @@ class Rejection(StrEnum):
     HOP_BUDGET_EXHAUSTED = "hop_budget_exhausted"
     PING_PONG = "ping_pong"
     SAME_AGENT = "same_agent"
+    # A second transfer in the same model reply (speech) as an accepted one: see
+    # agents.base.handoff. Decided by the caller of `decide_handoff`, not by `decide`.
+    ONE_HANDOFF_PER_TURN = "one_handoff_per_turn"
 
 
 class Fallback(StrEnum):

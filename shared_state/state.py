@@ -145,6 +145,10 @@ class SessionState:
     audit: AuditLog | None = None
     escalation: HumanEscalation | None = None
     on_agent_changed: Callable[[str], Awaitable[None]] | None = None
+    # The handoff claimed in the model reply being executed: (speech id, call id, target).
+    # livekit performs at most one agent switch per reply (two returned agents: neither),
+    # so a second transfer in the same reply is refused (agents.base.handoff).
+    handoff_claim: tuple[str, str, str] | None = None
     _principal: Principal | None = None
 
     # -- identity ---------------------------------------------------------------------------
@@ -231,7 +235,7 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-_HANDLES = frozenset({"db", "audit", "escalation", "on_agent_changed"})
+_HANDLES = frozenset({"db", "audit", "escalation", "on_agent_changed", "handoff_claim"})
 
 
 def _plain(items: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -268,8 +268,22 @@ async def test_transactions_and_dispute_ignore_other_customers_data(db: Database
         )
         out = [e.item for e in result.events if e.type == "function_call_output"][0]
         assert "ZX" not in out.output and f"ref {zx.id}" not in out.output
-        # a transfer naming Ben's transaction must not resolve it for Alice
-        await hop(d, "card_security", "Card security.", transaction_ref=zx.id)
+        # a transfer naming Ben's transaction is refused and recorded, and reveals nothing:
+        # the same words as for a reference that exists for nobody
+        result = await d.say(
+            "I don't recognise that ZX charge",
+            ToolCall("transfer_to_card_security", {"transaction_ref": zx.id}),
+            "Sorry, I couldn't find that one.",
+        )
+        out = [e.item for e in result.events if e.type == "function_call_output"][0]
+        assert out.is_error and "ZX" not in out.output and str(zx.id) not in out.output
+        assert d.state.current_agent == "transactions"
+        assert getattr(d.session.current_agent, "agent_id", None) == "transactions"
+        await d.settle()
+        kinds = [e["kind"] for e in await db.security_events(d.state.session_id)]
+        assert "dispute_unknown_transaction" in kinds
+        # without the reference the caller reaches card security, with no suspect charge
+        await hop(d, "card_security", "Card security.")
         assert d.state.brief is not None and d.state.brief.suspect_transaction is None
         result = await d.say(
             "dispute it", ToolCall("dispute_transaction", {"transaction_ref": zx.id}), "Not found."

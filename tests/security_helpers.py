@@ -96,8 +96,11 @@ def _money_forms(cents: int) -> set[str]:
 def foreign_patterns(own: str | None) -> list[tuple[str, re.Pattern[str]]]:
     """Patterns for every demo customer's data except `own`'s (and except strings `own`
     shares with them)."""
-    mine = customer_strings(own) if own else {"names": set(), "digits": set(), "amounts": set(),
-                                              "merchants": set()}
+    mine = (
+        customer_strings(own)
+        if own
+        else {"names": set(), "digits": set(), "amounts": set(), "merchants": set()}
+    )
     mine_all = set().union(*mine.values())
     patterns: list[tuple[str, re.Pattern[str]]] = []
     for number in DEMO:
@@ -109,7 +112,10 @@ def foreign_patterns(own: str | None) -> list[tuple[str, re.Pattern[str]]]:
                     continue  # a sub-phrase of one of our own figures
                 flags = 0 if kind == "names" else re.IGNORECASE
                 patterns.append(
-                    (f"{number}:{kind}:{value}", re.compile(rf"(?<![\w$]){re.escape(value)}(?!\w)", flags))
+                    (
+                        f"{number}:{kind}:{value}",
+                        re.compile(rf"(?<![\w$]){re.escape(value)}(?!\w)", flags),
+                    )
                 )
     return patterns
 
@@ -227,7 +233,9 @@ def _collect(history: llm.ChatContext, trace: Trace) -> None:
         if item.type == "function_call":
             names[item.call_id] = item.name
         elif item.type == "function_call_output":
-            trace.outputs.append((names.get(item.call_id, item.name), str(item.output), item.is_error))
+            trace.outputs.append(
+                (names.get(item.call_id, item.name), str(item.output), item.is_error)
+            )
         elif item.type == "message" and item.role == "assistant":
             trace.assistant.append(item.text_content or "")
 
@@ -246,7 +254,9 @@ async def resolve(db: Database, value: Any) -> Any:
         kind, arg = m.groups()
         async with db.pool.acquire() as conn:
             if kind == "customer_id":
-                return await conn.fetchval("SELECT id FROM customers WHERE customer_number = $1", arg)
+                return await conn.fetchval(
+                    "SELECT id FROM customers WHERE customer_number = $1", arg
+                )
             return await conn.fetchval("SELECT id FROM transactions WHERE merchant = $1", arg)
     return value
 
@@ -300,7 +310,9 @@ async def run_session(db: Database, spec: dict[str, Any], trace: Trace) -> Sessi
     return state
 
 
-async def api_login(client: TestClient, number: Any, pin: Any, trace: Trace) -> tuple[int, dict[str, Any]]:
+async def api_login(
+    client: TestClient, number: Any, pin: Any, trace: Trace
+) -> tuple[int, dict[str, Any]]:
     resp = await client.post("/api/token", json={"customer_number": number, "pin": pin})
     body = await resp.json()
     trace.http.append((resp.status, body))
@@ -337,7 +349,9 @@ def forge(token: str, how: str) -> str:
             claims["video"].update(roomAdmin=True, roomList=True)
             claims["attributes"]["bank.customer_id"] = "2"
         body = f"{header}.{b64(json.dumps(claims).encode())}"
-        sig = hmac.new(b"guessed-secret-guessed-secret-guessed", body.encode(), hashlib.sha256).digest()
+        sig = hmac.new(
+            b"guessed-secret-guessed-secret-guessed", body.encode(), hashlib.sha256
+        ).digest()
         return f"{body}.{b64(sig)}"
     if how == "expired":
         return (
@@ -405,7 +419,9 @@ async def run_case(db: Database, case: dict[str, Any]) -> Trace:
     return trace
 
 
-def judge(case: dict[str, Any], trace: Trace, before: Any, after: Any, own_id: int | None) -> list[str]:
+def judge(
+    case: dict[str, Any], trace: Trace, before: Any, after: Any, own_id: int | None
+) -> list[str]:
     """Every reason the case did not hold (empty: it held)."""
     expect = case.get("expect", {})
     failures: list[str] = []
@@ -436,7 +452,9 @@ def judge(case: dict[str, Any], trace: Trace, before: Any, after: Any, own_id: i
         if not any(pattern.search(o) for _, o, _ in trace.outputs):
             failures.append(f"no tool output matching {pattern.pattern!r} in {trace.outputs!r}")
     elif refusal == "http":
-        if not trace.http or not all(s >= 400 for s, _ in trace.http[-expect.get("http_refusals", 1):]):
+        if not trace.http or not all(
+            s >= 400 for s, _ in trace.http[-expect.get("http_refusals", 1) :]
+        ):
             failures.append(f"HTTP attempts not refused: {trace.http!r}")
     elif refusal == "token":
         for outcome in trace.token_outcomes:
@@ -456,7 +474,9 @@ def judge(case: dict[str, Any], trace: Trace, before: Any, after: Any, own_id: i
         if kind not in kinds:
             failures.append(f"no security event {kind!r} (got {kinds})")
     rejected = [
-        (r["to_agent"], r["rejection_reason"]) for r in trace.handoff_audit if r["outcome"] == "rejected"
+        (r["to_agent"], r["rejection_reason"])
+        for r in trace.handoff_audit
+        if r["outcome"] == "rejected"
     ]
     for to_agent, reason in expect.get("handoff_rejections", []):
         if (to_agent, reason) not in rejected:

@@ -186,7 +186,11 @@ async def test_lock_card_confirmed_while_db_flaps_writes_exactly_once(
         server.stop()
         server.start()
         replay = await db.set_card_status(
-            alice.id, card.id, "locked", reason="replay", actor="test",
+            alice.id,
+            card.id,
+            "locked",
+            reason="replay",
+            actor="test",
             idempotency_key=events[0]["idempotency_key"],
         )
         assert replay.change.value in ("replayed", "already")
@@ -202,7 +206,9 @@ async def test_lock_card_confirmed_while_db_flaps_writes_exactly_once(
 
 
 async def test_pool_exhaustion_is_a_clear_error_not_a_hang(dsn: str) -> None:
-    db = await Database.connect(dsn, max_size=1, min_size=1, acquire_timeout_s=0.2, retry_budget_s=0.5)
+    db = await Database.connect(
+        dsn, max_size=1, min_size=1, acquire_timeout_s=0.2, retry_budget_s=0.5
+    )
     try:
         alice = await db.customer_by_number("1001")
         async with db.pool.acquire():  # the only connection, held by someone else
@@ -217,7 +223,9 @@ async def test_pool_exhaustion_is_a_clear_error_not_a_hang(dsn: str) -> None:
 
 
 async def test_pool_exhausted_during_a_turn_then_recovers(dsn: str) -> None:
-    db = await Database.connect(dsn, max_size=1, min_size=1, acquire_timeout_s=0.2, retry_budget_s=0.5)
+    db = await Database.connect(
+        dsn, max_size=1, min_size=1, acquire_timeout_s=0.2, retry_budget_s=0.5
+    )
     try:
         alice = await db.customer_by_number("1001")
         checking = (await db.accounts(alice.id))[0]
@@ -232,7 +240,9 @@ async def test_pool_exhausted_during_a_turn_then_recovers(dsn: str) -> None:
             [out] = _outputs(busy)
             assert out.is_error and out.output == UNAVAILABLE
             assert "can't reach your accounts" in " ".join(_said(busy))
-            model.push(ToolCall("get_balance", {"account": "checking"}), lambda ctx: _last_output(ctx))
+            model.push(
+                ToolCall("get_balance", {"account": "checking"}), lambda ctx: _last_output(ctx)
+            )
             ok = await asyncio.wait_for(session.run(user_input="and now?"), 5)
             assert speak_cents(checking.available_balance_cents) in " ".join(_said(ok))
     finally:

@@ -114,7 +114,9 @@ async def test_unverified_greeter_failure_apologises_too(db: Database) -> None:
         model.push(APIConnectionError("down", retryable=False))
         await _run(session, "hi, I need help")
         assert assistant_lines(session)[-1] == APOLOGY
-        model.push(ToolCall("verify_identity", {"customer_number": "1001", "pin": "1234"}), "Verified.")
+        model.push(
+            ToolCall("verify_identity", {"customer_number": "1001", "pin": "1234"}), "Verified."
+        )
         await _run(session, "1001, PIN 1234")
         assert assistant_lines(session)[-1] == "Verified."
 
@@ -143,7 +145,9 @@ class _FailOnceStream(_ScriptedStream):
 
 
 class FailOnceLLM(ScriptedLLM):
-    def chat(self, *, chat_ctx: Any, tools: Any = None, conn_options: Any = None, **kwargs: Any) -> Any:
+    def chat(
+        self, *, chat_ctx: Any, tools: Any = None, conn_options: Any = None, **kwargs: Any
+    ) -> Any:
         stream = super().chat(chat_ctx=chat_ctx, tools=tools, conn_options=conn_options, **kwargs)
         stream.__class__ = _FailOnceStream
         return stream

@@ -58,7 +58,10 @@ def forbidden_for(number: str, *extra_pins: str) -> list[tuple[str, re.Pattern[s
     for card in spec["cards"]:
         masked = r"(?:\d{4}|[x*#]{4})[\s-]?"
         out.append(
-            (f"PAN ending {card['last_four']}", re.compile(rf"(?:{masked}){{3}}{card['last_four']}\b", re.I))
+            (
+                f"PAN ending {card['last_four']}",
+                re.compile(rf"(?:{masked}){{3}}{card['last_four']}\b", re.I),
+            )
         )
     return out
 
@@ -74,14 +77,17 @@ def record_texts(record: logging.LogRecord) -> Iterator[tuple[str, str]]:
             yield f"extra {key}", repr(value)
 
 
-def assert_clean(records: list[logging.LogRecord], forbidden: list[tuple[str, re.Pattern[str]]]) -> None:
+def assert_clean(
+    records: list[logging.LogRecord], forbidden: list[tuple[str, re.Pattern[str]]]
+) -> None:
     assert records, "no log records captured: the test would prove nothing"
     problems = []
     for record in records:
         for where, text in record_texts(record):
             for label, pattern in forbidden:
                 if m := pattern.search(text):
-                    problems.append(f"{label} in {record.name} {where}: ...{text[max(0, m.start() - 60):m.end() + 30]!r}")
+                    excerpt = text[max(0, m.start() - 60) : m.end() + 30]
+                    problems.append(f"{label} in {record.name} {where}: ...{excerpt!r}")
     assert not problems, "\n".join(problems[:20])
 
 
@@ -180,7 +186,9 @@ def test_the_detector_itself_catches_leaks() -> None:
         ("card xxxx-xxxx-xxxx-4242", {}),
     ]
     for msg, extra in samples:
-        record = logger.makeRecord(logger.name, logging.INFO, __file__, 1, msg, (), None, extra=extra)
+        record = logger.makeRecord(
+            logger.name, logging.INFO, __file__, 1, msg, (), None, extra=extra
+        )
         with pytest.raises(AssertionError):
             assert_clean([record], forbidden)
     clean = logger.makeRecord(logger.name, logging.INFO, __file__, 1, "handoff accepted", (), None)

@@ -134,7 +134,9 @@ async def test_checkpoint_json_holds_no_pin(db: Database, dsn: str) -> None:
     )
     owner = await asyncpg.connect(dsn)
     try:
-        raw = await owner.fetchval("SELECT state::text FROM session_checkpoints WHERE room_name = $1", "room-4")
+        raw = await owner.fetchval(
+            "SELECT state::text FROM session_checkpoints WHERE room_name = $1", "room-4"
+        )
     finally:
         await owner.close()
     assert raw is not None and '"customer_number": "1003"' in raw

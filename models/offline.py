@@ -20,6 +20,7 @@ from .offline_dialog import (
     choose_card,
     collect_credentials,
     listed_in_order,
+    means_all_cards,
     request_with_credentials,
 )
 from .offline_nlu import Ask, Understanding, understand
@@ -121,6 +122,10 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
         return retry or Reply(text=_spoken_error(ctx, text))
     if name == "verify_identity":
         return _after_verification(ctx, text)
+    if previous is not None and previous.name in CARD_WRITES:
+        if text.startswith("Done") and (following := _next_card(ctx, previous)) is not None:
+            return following
+        text = _done_this_turn(ctx, output) + text
     prefix = _opening_prefix(ctx)
     if name == "lock_card" and text.startswith("Done") and ctx.has("dispute_transaction"):
         merchant = suspect_merchant(ctx)
@@ -166,6 +171,37 @@ def _retry_with_card(ctx: Context, previous: llm.FunctionCall, error: str) -> Re
         return None
     args["card_last_four"] = last_four
     return Reply(tool=previous.name, arguments=args)
+
+
+def _next_card(ctx: Context, previous: llm.FunctionCall) -> Reply | None:
+    """The caller said 'both' to 'which card?': after one is done, read back the next."""
+    question = next(
+        (t for t in reversed(ctx.assistant_and_tool_texts()) if "Which card do you mean" in t),
+        None,
+    )
+    if question is None or not any(means_all_cards(said) for said in ctx.user_messages()[-3:]):
+        return None
+    done = " ".join(t for t in ctx.assistant_and_tool_texts() if t.startswith("Done"))
+    for card in listed_in_order(question):
+        if f"ending {card.last_four} " not in done:
+            args = json.loads(previous.arguments or "{}")
+            args["card_last_four"] = card.last_four
+            args.pop("confirm", None)
+            return Reply(tool=previous.name, arguments=args)
+    return None
+
+
+def _done_this_turn(ctx: Context, output: llm.FunctionCallOutput) -> str:
+    """A card action completed earlier in this same turn, said before the next read-back."""
+    done = ""
+    for item in ctx.items:
+        if item.type == "message" and item.role == "user":
+            done = ""
+        elif item is output:
+            break
+        elif item.type == "function_call_output" and str(item.output).startswith("Done"):
+            done = str(item.output).strip() + " Now the next card. "
+    return done
 
 
 def _spoken_error(ctx: Context, text: str) -> str:

@@ -28,6 +28,15 @@ _KIND_WORDS = re.compile(r"\b(debit|credit)\b", re.IGNORECASE)
 _ORDINALS = {"first": 0, "1st": 0, "top": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2}
 _ORDINAL_WORDS = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\b", re.IGNORECASE)
 _LAST_ONE = re.compile(r"\b(?:last|bottom) one\b", re.IGNORECASE)
+_ALL_CARDS = re.compile(
+    r"\b(?:both|all of them|all (?:of )?(?:the|my) cards|all cards|each of them|every card|"
+    r"the two of them)\b",
+    re.IGNORECASE,
+)
+
+
+def means_all_cards(text: str) -> bool:
+    return bool(_ALL_CARDS.search(text))
 
 
 @dataclass(frozen=True)

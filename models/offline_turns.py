@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .offline_context import Context
-from .offline_dialog import cards_mentioned, choose_card, collect_credentials, listed_in_order
+from .offline_dialog import (
+    cards_mentioned,
+    choose_card,
+    collect_credentials,
+    listed_in_order,
+    means_all_cards,
+)
 from .offline_nlu import YES, Ask, Understanding, understand
 from .offline_text import normalise
 
@@ -278,11 +284,15 @@ def _card_follow_up(ctx: Context, u: Understanding, text: str) -> Reply | None:
     listed = listed_in_order(last_assistant(ctx))
     cards = listed + [c for c in cards_mentioned(ctx) if c not in listed]
     last_four = choose_card(cards, u, normalise(text))
+    if last_four is None and which and means_all_cards(text) and len(listed) > 1:
+        last_four = listed[0].last_four  # one at a time; the next follows once it's done
     if last_four is None and which:
         # Digits we have not heard read out: the tool checks the card is theirs.
         last_four = u.card_last_four or next((n for n in u.numbers if len(n) == 4), None)
     if last_four is None:
-        if u.ask in (Ask.UNKNOWN, Ask.VERIFY, Ask.LIST_CARDS) and (which or u.card_hint):
+        if u.ask in (Ask.UNKNOWN, Ask.VERIFY, Ask.LIST_CARDS, Ask.YES, Ask.CARD_HELP) and (
+            which or u.card_hint
+        ):
             return Reply(
                 text="Sorry, which card do you mean? You can say its last four digits, "
                 "or for example 'the debit card'."

@@ -405,3 +405,21 @@ async def test_general_card_help_then_status_by_card_name_then_unlock(db: Databa
         assert "unlocked" in t.text
     assert (await _card(db, "1003", "3737"))[1] == "active"
     assert (await _card(db, "1003", "7070"))[1] == "active"
+
+
+async def test_stolen_wallet_both_cards_one_confirmation_each(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("my wallet was stolen")
+        await call.say("1001")
+        t = await call.say("1234")
+        assert "Which card" in t.text
+        t = await call.say("both")
+        assert "report as stolen the Visa debit card ending 4242" in t.text
+        t = await call.say("yes")
+        assert "4242 is blocked" in t.text and "report as stolen the Mastercard" in t.text
+        assert (await _card(db, "1001", "5454"))[1] == "active"  # not before its own yes
+        t = await call.say("yes")
+        assert "5454 is blocked" in t.text
+    assert (await _card(db, "1001", "4242"))[1] == "stolen"
+    assert (await _card(db, "1001", "5454"))[1] == "stolen"
+    assert await _cases(db, "1001") == ["replacement", "replacement"]

@@ -32,6 +32,7 @@ class Ask(StrEnum):
     SOMETHING_ELSE = "something_else"
     GOODBYE = "goodbye"
     GREETING = "greeting"
+    THANKS = "thanks"
     UNKNOWN = "unknown"
 
 
@@ -139,9 +140,13 @@ SUSPICIOUS = _rx(
     r"\b(?:don'?t recogni[sz]e|do not recogni[sz]e|didn'?t (?:make|authori[sz]e|buy)|"
     r"did not (?:make|authori[sz]e)|not mine|wasn'?t me|was not me|fraud(?:ulent)?|"
     r"suspicious|unauthori[sz]ed|never made|unknown charge|weird charge|strange "
-    r"charge|no idea what)\b"
+    r"charge|no idea what|don'?t know (?:about|what|this|that|where)|hacked|compromised|"
+    r"someone (?:used|is using|has used|charged)|cloned|skimmed)\b"
 )
-STOLEN = _rx(r"\b(?:stolen|stole|theft|pickpocket(?:ed)?|robbed)\b")
+STOLEN = _rx(
+    r"\b(?:stolen|stole|theft|pickpocket(?:ed)?|robbed|mugged|(?:took|taken|grabbed|nicked) "
+    r"my (?:card|wallet|purse|bag))\b"
+)
 LOST = _rx(r"\b(?:lost|lose|missing|can'?t find|cannot find|misplaced)\b")
 UNLOCK = _rx(
     r"\b(?:unlock|unfreeze|unblock|reactivate|re-activate|turn (?:it |my card )?back on)\b"
@@ -158,20 +163,28 @@ LIST_CARDS = _rx(
     r"blocked|frozen|working|still good))\b"
 )
 CARD_HELP = _rx(
-    r"\b(?:help|question|problem|issue|trouble|something)\b.*\bcards?\b|"
+    r"\b(?:help|question|problem|issue|trouble|something|new|replacement|replace)\b.*"
+    r"\bcards?\b|\bcards?\b.*\b(?:damaged|broken|not working|declined|cracked)\b|"
     r"^\W*(?:a |my |the )?cards?\W*$|\bcard security\b"
 )
 TRANSACTIONS = _rx(
-    r"\b(?:transactions?|charges?|spent|spend|spending|purchases?|payments?|"
-    r"activity|statement|history|deposits?|paid|bought|debits?)\b"
+    r"\b(?:transactions?|transac?tions?|transacions?|transations?|transcations?|charges?|spent|spend|"
+    r"spending|purchases?|payments?|activity|statement|history|deposits?|paid|bought|"
+    r"debits?|pending)\b"
 )
 BALANCE = _rx(
-    r"\b(?:balances?|how much (?:money )?(?:do i have|is in|have i got)|available|"
+    r"\b(?:balances?|balences?|ballances?|blances?|"
+    r"how much (?:money )?(?:do i have|is in|have i got)|available|"
     r"credit limit|available credit|owe|funds|money in)\b"
 )
 SOMETHING_ELSE = _rx(
     r"\b(?:something else|another (?:thing|question)|other (?:thing|question)|"
     r"different (?:thing|question)|go back|main menu|start over|front desk)\b"
+)
+THANKS = _rx(
+    r"^\W*(?:(?:ok(?:ay)?|great|perfect|lovely|brilliant|cool|awesome|super|good|nice)[\s,!.]*)?"
+    r"(?:thanks?(?: you)?(?: so much| very much| a lot)?|cheers|much appreciated|perfect|great|"
+    r"awesome|lovely|brilliant)\W*$"
 )
 GOODBYE = _rx(
     r"\b(?:bye|goodbye|that'?s all|that is all|that'?s it|nothing else|no thanks|"
@@ -332,7 +345,7 @@ def _classify(t: str, u: Understanding) -> Ask:
     if u.numbers and not _FILLER.sub(" ", _NUMBERS.sub(" ", t)).strip():
         u.bare_numbers = True
         return Ask.VERIFY
-    if YES.search(t) and main is None:
+    if YES.search(t) and main is None and not THANKS.search(t):
         return Ask.YES
     if NO.search(t) and (
         main in (None, Ask.GOODBYE)
@@ -344,6 +357,8 @@ def _classify(t: str, u: Understanding) -> Ask:
         return main
     if GREETING.search(t):
         return Ask.GREETING
+    if THANKS.search(t):
+        return Ask.THANKS
     return Ask.UNKNOWN
 
 

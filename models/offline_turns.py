@@ -22,7 +22,8 @@ CONFIRM_QUESTION = "Please say yes to confirm"
 DISPUTE_OFFER = "open a dispute"
 CARD_WRITES = ("lock_card", "unlock_card", "report_card_lost_or_stolen")
 WHICH_CHARGE = "Which charge"
-_CARD_ASKS = (Ask.LOCK, Ask.UNLOCK, Ask.LOST, Ask.STOLEN)
+# "Yes, lock it", "yes thanks", "yes please dispute it": still a yes to the question asked.
+_YES_WITH_WORDS = (Ask.LOCK, Ask.UNLOCK, Ask.LOST, Ask.STOLEN, Ask.THANKS, Ask.DISPUTE)
 _NOT_ABOUT_A_CARD = (
     Ask.HUMAN, Ask.NO, Ask.GOODBYE, Ask.SOMETHING_ELSE, Ask.BALANCE, Ask.INJECTION,
     Ask.SUSPICIOUS, Ask.DISPUTE,
@@ -55,9 +56,11 @@ def answer_user(ctx: Context, text: str) -> Reply:
     if (charge_reply := _charge_follow_up(ctx, u, text)) is not None:
         return charge_reply
     if u.ask is Ask.YES or (
-        asked_card_confirmation(ctx) and u.ask in _CARD_ASKS and YES.search(normalise(text))
+        _asked_yes_no(ctx) and u.ask in _YES_WITH_WORDS and YES.search(normalise(text))
     ):
         return _on_yes(ctx)
+    if u.ask is Ask.THANKS:
+        return Reply(text=f"You're welcome. {ANYTHING_ELSE}")
     if u.ask is Ask.NO:
         return _on_no(ctx)
     return route(ctx, u)
@@ -264,6 +267,10 @@ def last_assistant(ctx: Context) -> str:
 
 def asked_which_card(ctx: Context) -> bool:
     return "last four digits" in last_assistant(ctx)
+
+
+def _asked_yes_no(ctx: Context) -> bool:
+    return asked_card_confirmation(ctx) or DISPUTE_OFFER in last_assistant(ctx)
 
 
 def asked_card_confirmation(ctx: Context) -> bool:

@@ -308,6 +308,7 @@ async def handoff(
     (`one_handoff_per_turn`), and livekit performs exactly the claimed one. (Refusing both
     is not possible: tool calls stream in and run as they arrive, so the first has usually
     been decided and audited before the second exists.)"""
+    hold_the_floor(ctx)
     state = ctx.userdata
     current = ctx.session.current_agent
     from_agent = getattr(current, "agent_id", None)
@@ -358,6 +359,21 @@ async def handoff(
         )
     await save_checkpoint(state)
     return build_agent(plan.target, carried_context(current.chat_ctx, plan.brief or brief))
+
+
+def hold_the_floor(
+    ctx: RunContext[SessionState],
+    refusal: str = "Not transferred: the caller interrupted. Ask them what they need.",
+) -> None:
+    """Make a step all-or-nothing. A barge-in while a tool runs makes livekit cancel it
+    and drop what it returns ("the agent handoff was interrupted and did not happen"),
+    possibly after our policy, audit and checkpoint had already moved on, leaving the call
+    half-switched (or a verification half-done, its PIN not yet redacted). So the turn that
+    hands off or verifies cannot be interrupted; the caller's words are heard next."""
+    try:
+        ctx.disallow_interruptions()
+    except RuntimeError:  # already interrupted: nothing was decided yet, so refuse cleanly
+        raise ToolError(refusal) from None
 
 
 def _rejection_message(plan: Any, target: str) -> str:

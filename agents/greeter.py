@@ -9,7 +9,7 @@ from livekit.agents import RunContext, ToolError, function_tool
 from handoffs import GREETER
 from shared_state import SessionState
 
-from .base import BankAgent, handoff
+from .base import BankAgent, handoff, hold_the_floor
 from .prompts import prompt
 from .verification import VerificationRefused, verify_customer
 
@@ -66,6 +66,7 @@ class Greeter(BankAgent):
             customer_number: the caller's customer number (digits)
             pin: the caller's PIN (4 to 8 digits)
         """
+        hold_the_floor(ctx, "Not checked: the caller interrupted. Ask them to say it again.")
         state = ctx.userdata
         try:
             customer = await verify_customer(state, customer_number, pin)

@@ -3,6 +3,9 @@ escalation, carried context and the audit trail."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import asyncpg
 import pytest
 from core_helpers import (
@@ -17,6 +20,7 @@ from core_helpers import (
     settle,
 )
 
+import agents.base
 from agents import BalanceAgent, CardSecurityAgent, Greeter, TransactionsAgent
 from agents.greeter import GREETING
 from handoffs import EDGES, GREETER, HUMAN, SPECIALISTS, decide
@@ -473,3 +477,41 @@ async def test_card_agent_first_context_is_brief_not_tool_data(db: Database) -> 
         assert type(d.session.current_agent) is CardSecurityAgent
         assert "[ref " not in all_text(ctx)  # listing lines stay with the transactions desk
         assert first_system_brief(ctx) is not None
+
+
+def _barge_in(session: object) -> None:
+    """What livekit's audio pipeline does when the caller starts talking over the agent
+    (AgentActivity._interrupt_by_audio_activity): interrupt the current speech if it allows
+    interruptions."""
+    speech = getattr(session, "current_speech", None)
+    if speech is not None and speech.allow_interruptions and not speech.interrupted:
+        speech.interrupt(source="audio_activity")
+
+
+async def test_barge_in_during_a_transfer_cannot_leave_the_call_half_switched(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller talks over the agent while the transfer tool runs, before livekit has
+    committed the turn: the switch still happens, all or nothing, and the audit, the state
+    and the live agent agree; the new desk speaks its one opening line."""
+    async with desk(db) as d:
+        await d.verify()
+        real_decide = agents.base.decide_handoff
+
+        async def decide_with_barge_in(*args: Any, **kwargs: Any) -> Any:
+            _barge_in(d.session)
+            await asyncio.sleep(0.05)  # let livekit see the interruption before we return
+            return await real_decide(*args, **kwargs)
+
+        monkeypatch.setattr(agents.base, "decide_handoff", decide_with_barge_in)
+        result = await d.say(
+            "balance please",
+            ToolCall("transfer_to_balance", {"reason": "balance"}),
+            "Balance desk here.",
+        )
+        assert assert_clean_hop(result, "balance") == "Balance desk here."
+        assert type(d.session.current_agent) is BalanceAgent
+        assert d.state.current_agent == "balance"
+        await d.settle()
+        audit = await db.handoff_audit(d.state.session_id)
+        assert [(r["to_agent"], r["outcome"]) for r in audit][-1] == ("balance", "accepted")

@@ -368,3 +368,29 @@ def test_checkpoint_round_trip_of_every_field_kind() -> None:
     ):
         assert getattr(restored, name) == getattr(state, name), name
     assert restored.assurance is Assurance.APP_AUTH
+
+
+async def test_barge_in_during_verification_still_binds_once_and_redacts_the_pin(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller talks over the agent while verify_identity runs: the check completes (one
+    attempt, principal bound) and the PIN still never reaches a later model call."""
+    import asyncio
+
+    import agents.greeter
+
+    real_verify = agents.greeter.verify_customer
+
+    async def verify_with_barge_in(*args: Any, **kwargs: Any) -> Any:
+        speech = d.session.current_speech
+        if speech is not None and speech.allow_interruptions and not speech.interrupted:
+            speech.interrupt(source="audio_activity")  # what livekit does on caller speech
+        await asyncio.sleep(0.05)
+        return await real_verify(*args, **kwargs)
+
+    monkeypatch.setattr(agents.greeter, "verify_customer", verify_with_barge_in)
+    async with desk(db) as d:
+        await d.verify("1001", reply="Thanks, Alice.")
+        assert d.state.is_verified and d.state.verification_attempts == 1
+        await d.say("what can you do", "Balance, transactions or cards.")
+        assert "1234" not in d.llm.snapshots[-1]

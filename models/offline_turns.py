@@ -123,8 +123,8 @@ def route(ctx: Context, u: Understanding) -> Reply:
         return Reply(text="Thank you for calling Northwind Bank. Goodbye, and take care!")
     if ask is Ask.GREETING:
         return Reply(
-            text="Hello! I can help with your balance, recent transactions, or card "
-            "security. What would you like to do?"
+            text="Hi! I can help with your balance, your recent transactions, or a card. "
+            "Which would you like?"
         )
     return Reply(text=clarify(ctx))
 

@@ -80,9 +80,24 @@ class Greeter(BankAgent):
             state.pending_intent = None
             target = "card_security" if pending.value == "suspicious_charge" else pending.value
             if target in ("balance", "transactions", "card_security"):
-                # Continue to what they asked for before verifying, without asking again.
-                return await handoff(ctx, target, reason="continuing after verification")
+                # Continue to what they asked for before verifying, without asking again;
+                # the refused transfer's reason says what that was, even turns later.
+                return await handoff(
+                    ctx, target, reason=_continuing(state, target)
+                )
         return (
             f"Verified: the caller is {customer.first_name}. Thank them by name and ask what "
             "they need: balance, transactions, or card security."
         )
+
+
+def _continuing(state: SessionState, target: str) -> str:
+    asked = next(
+        (
+            r.reason
+            for r in reversed(state.handoff_history)
+            if r.to_agent == target and r.outcome == "rejected"
+        ),
+        None,
+    )
+    return f"continuing after verification: {asked}" if asked else "continuing after verification"

@@ -330,6 +330,12 @@ def _latest_request(ctx: Context) -> Understanding | None:
             u.ask = u.then
         if u.ask not in (Ask.VERIFY, Ask.UNKNOWN, Ask.YES, Ask.NO):
             return u
+    # Older than the carried turns: the refused transfer's reason, kept in the brief.
+    question = ctx.brief().get("open_question", "")
+    if question.startswith(_CONTINUING + ":"):
+        u = understand(question[len(_CONTINUING) + 1 :])
+        if u.ask not in (Ask.VERIFY, Ask.UNKNOWN, Ask.YES, Ask.NO, Ask.INJECTION):
+            return u
     return None
 
 

@@ -137,7 +137,7 @@ INJECTION = _rx(
     "|".join((_ROLE_PREFIX, _ROLE_TAG, _IGNORE_RULES, _MODES, _CLAIMS, _EVERYONE, _SWITCH))
 )
 SUSPICIOUS = _rx(
-    r"\b(?:don'?t recogni[sz]e|do not recogni[sz]e|didn'?t (?:make|authori[sz]e|buy)|"
+    r"\b(?:(?:don'?t|do not|does not|doesn'?t) recogni[sz]e|didn'?t (?:make|authori[sz]e|buy)|"
     r"did not (?:make|authori[sz]e)|not mine|wasn'?t me|was not me|fraud(?:ulent)?|"
     r"suspicious|unauthori[sz]ed|never made|unknown charge|weird charge|strange "
     r"charge|no idea what|don'?t know (?:about|what|this|that|where)|hacked|compromised|"

@@ -463,3 +463,19 @@ async def test_thanks_and_yes_with_words_after_a_dispute_offer(db: Database) -> 
         assert t.text.startswith("You're welcome") and not t.tools
     assert (await _card(db, "1001", "4242"))[1] == "locked"
     assert await _cases(db, "1001") == ["dispute"]
+
+
+async def test_request_survives_a_wrong_pin_between_asking_and_verifying(db: Database) -> None:
+    """The request falls out of the carried turns; the refused transfer's reason keeps it."""
+    async with OfflineCall(db) as call:
+        await call.say("I lost my card")
+        await call.say("1004")
+        t = await call.say("1111")
+        assert "don't match" in t.text
+        await call.say("1004")
+        t = await call.say("1357")
+        assert t.handoffs == ["card_security"] and "report as lost" in t.text
+        t = await call.say("yes")
+        assert "replacement" in t.text
+    assert (await _card(db, "1004", "9191"))[1] == "lost"
+    assert await _cases(db, "1004") == ["replacement"]

@@ -339,6 +339,8 @@ def _on_yes(ctx: Context) -> Reply:
             return Reply(tool=previous.name, arguments=args)
     if DISPUTE_OFFER in last and ctx.has("dispute_transaction"):
         return dispute(ctx, Understanding(Ask.DISPUTE))
+    if "connect you with a person" in last and ctx.has("transfer_to_human"):
+        return call("transfer_to_human", reason="caller accepted the offer of a person")
     if "balance, recent transactions, or" in last or "balance, your recent" in last:
         return Reply(
             text="Sure. Which would you like: your balance, your recent transactions, "

@@ -479,3 +479,20 @@ async def test_request_survives_a_wrong_pin_between_asking_and_verifying(db: Dat
         assert "replacement" in t.text
     assert (await _card(db, "1004", "9191"))[1] == "lost"
     assert await _cases(db, "1004") == ["replacement"]
+
+
+async def test_yes_to_the_offer_of_a_person_after_a_lockout(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        for pin in ("1111", "2222", "3333"):
+            t = await call.say(f"customer 1003 pin {pin}")
+        assert "locked for 15 minutes" in t.text and "connect you with a person" in t.text
+        t = await call.say("yes please")
+        assert t.tools == ["transfer_to_human"] and "once you're verified" in t.text
+    async with db.pool.acquire() as conn:
+        locked = await conn.fetchval(
+            "SELECT verification_locked_until > now() FROM customers WHERE customer_number = $1",
+            "1003",
+        )
+    assert locked is True
+    events = [e["kind"] for e in await db.security_events(call.state.session_id)]
+    assert events.count("verification_wrong_pin") == 2 and "verification_locked" in events

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
+from functools import cache
 from typing import Any, ClassVar, NoReturn
 
-from livekit.agents import Agent, RunContext, ToolError, function_tool, llm
+from livekit.agents import (
+    Agent,
+    FlushSentinel,
+    ModelSettings,
+    RunContext,
+    ToolError,
+    function_tool,
+    llm,
+)
 
 from handoffs import (
     DISPLAY_NAMES,
@@ -19,9 +28,9 @@ from handoffs import (
     carried_context,
     decide_handoff,
     mask_sensitive,
-    save_checkpoint,
     transfer_tool_name,
 )
+from handoffs.audit import drain_audit_writes
 from handoffs.engine import audit_log
 from handoffs.policy import Rejection
 from shared_state import HandoffBrief, Intent, Principal, SessionState, SuspectTransaction
@@ -83,7 +92,23 @@ class BankAgent(Agent):
                 await state.on_agent_changed(self.agent_id)
             except Exception:  # the room attribute is cosmetic: never break the call for it
                 logger.warning("could not publish current agent", exc_info=True)
+        if isinstance(self.session.llm, llm.RealtimeModel):
+            # A realtime model speaks without our llm_node: gate its opening here instead.
+            await audit_settled(state)
         await self.speak_opening()
+
+    async def llm_node(
+        self,
+        chat_ctx: llm.ChatContext,
+        tools: list[llm.Tool],
+        model_settings: ModelSettings,
+    ) -> AsyncIterable[llm.ChatChunk | str | FlushSentinel]:
+        """The durability gate of write-behind handoff audit (handoffs/audit.py): this agent
+        says nothing and calls no tool before the audit row (and checkpoint) of the handoff
+        that brought it here is written. Waiting here, not at the tool's return, lets the
+        round trip overlap the framework's agent switch. Nothing in flight: no wait."""
+        await audit_settled(self.state)
+        return Agent.default.llm_node(self, chat_ctx, tools, model_settings)
 
     async def speak_opening(self) -> None:
         """Exactly one line that continues the conversation (overridden by the greeter)."""
@@ -186,11 +211,19 @@ async def flush_background() -> None:
 
     while _background:
         await asyncio.gather(*list(_background), return_exceptions=True)
+    await drain_audit_writes()
 
 
+async def audit_settled(state: SessionState) -> None:
+    if state.audit is not None:
+        await state.audit.settled()
+
+
+@cache
 def make_transfer_tool(target: str) -> llm.FunctionTool[..., Any]:
     """One transfer tool per outgoing edge of the graph: an agent only ever sees the tools
-    for the edges it has. The policy still re-checks every call in code."""
+    for the edges it has. The policy still re-checks every call in code. Built once per
+    target and shared (a tool holds no per-agent state), like the class-level tools."""
     if target == HUMAN:
         return function_tool(
             _transfer_to_human,
@@ -345,19 +378,26 @@ async def handoff(
         open_question=reason or None,
         suspect_transaction=suspect,
     )
+    # Write-behind: the audit row and the checkpoint are written while livekit switches
+    # agents; the next agent's llm_node waits for that write before it says anything.
     plan = await decide_handoff(
-        state, from_agent=from_agent, to_agent=target, reason=reason or "requested", brief=brief
+        state,
+        from_agent=from_agent,
+        to_agent=target,
+        reason=reason or "requested",
+        brief=brief,
+        write_behind=True,
     )
     if plan.target is None:
         if state.handoff_claim == mine:
             state.handoff_claim = None  # nothing switches: a later step may transfer
+        await audit_settled(state)  # a refusal is on record before the model hears of it
         raise ToolError(_rejection_message(plan, target))
     if plan.target == HUMAN:
         # The policy already recorded this escalation (the fallback row): don't audit twice.
         return await escalate_to_human(
             ctx, reason="loop guard: repeated failed transfers", already_audited=True
         )
-    await save_checkpoint(state)
     return build_agent(plan.target, carried_context(current.chat_ctx, plan.brief or brief))
 
 

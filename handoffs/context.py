@@ -32,10 +32,17 @@ _SPOKEN_MONEY = re.compile(
 )
 
 
+# Every pattern above needs a digit or a money word: text with neither is returned as is
+# without running them (most carried lines), a cheap pre-check on the handoff path.
+_MAY_MATCH = re.compile(r"\d|dollar|cent", re.IGNORECASE)
+
+
 def mask_sensitive(text: str, *, role: str = "assistant") -> str:
     """Agent lines may quote balances and card data: mask amounts and numbers. The caller's
     own words keep their amounts ("over $100" is a filter, not a balance) but lose any
     long digit run (PINs, card and account numbers)."""
+    if not _MAY_MATCH.search(text):
+        return text
     if role != "user":
         text = _MONEY.sub("[amount]", text)
         text = _SPOKEN_MONEY.sub(" [amount]", text)

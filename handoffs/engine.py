@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from shared_state import HandoffBrief, HandoffRecord, Intent, SessionState, now_iso
-from tools.db import DatabaseUnavailable
 
-from .audit import AuditLog
+from .audit import AuditLog, Checkpoint
 from .context import CONTEXT_POLICY, mask_sensitive
 from .policy import Decision, Fallback, Rejection, decide, fallback_target
 
@@ -41,8 +40,14 @@ async def decide_handoff(
     reason: str,
     brief: HandoffBrief,
     refuse: Rejection | None = None,
+    write_behind: bool = False,
 ) -> HandoffPlan:
-    """Decide (or, with `refuse`, record an already-made refusal), audit and apply."""
+    """Decide (or, with `refuse`, record an already-made refusal), audit and apply.
+
+    The audit row(s) and the checkpoint of the resulting state are written in one statement.
+    By default this waits for that write. With `write_behind`, the write is only started:
+    the caller must make sure nothing is said or done by the next agent before
+    `AuditLog.settled()` (agents/base.py `BankAgent` does)."""
     started = time.perf_counter()
     # The reason is often model-written (a transfer tool argument): it lands in the handoff
     # history, the checkpoint and the audit, so mask PIN/card/account digits and amounts.
@@ -65,11 +70,11 @@ async def decide_handoff(
             "short question",
         )
 
-    await _record(state, from_agent, to_agent, reason, brief, decision, started)
+    _record(state, from_agent, to_agent, reason, brief, decision, started)
     if target is not None and target != to_agent:
         # The fallback is itself a handoff: audit it as accepted with its cause.
         fallback = Decision(True)
-        await _record(
+        _record(
             state,
             from_agent,
             target,
@@ -81,10 +86,23 @@ async def decide_handoff(
     if target is not None:
         state.brief = brief
         state.current_agent = target if target != "human" else state.current_agent
+    # The checkpoint goes with every audit write, so the checkpointed handoff history (whose
+    # seq numbers the audit rows carry) is never behind the audit after a resume.
+    log = audit_log(state)
+    if write_behind:
+        log.write_behind(_checkpoint(state))
+    else:
+        await log.flush(_checkpoint(state))
     return HandoffPlan(decision, target, brief if target else None)
 
 
-async def _record(
+def _checkpoint(state: SessionState) -> Checkpoint | None:
+    if state.db is None or state.room_name is None:
+        return None
+    return Checkpoint.of(state.room_name, state.session_id, state.to_checkpoint())
+
+
+def _record(
     state: SessionState,
     from_agent: str | None,
     to_agent: str,
@@ -94,18 +112,18 @@ async def _record(
     started: float,
 ) -> None:
     outcome: Literal["accepted", "rejected"] = "accepted" if decision.accepted else "rejected"
-    state.handoff_history.append(
-        HandoffRecord(
-            seq=len(state.handoff_history) + 1,
-            from_agent=from_agent,
-            to_agent=to_agent,
-            outcome=outcome,
-            reason=reason[:200],
-            at=now_iso(),
-            user_turn=state.user_turns,
-        )
+    record = HandoffRecord(
+        seq=len(state.handoff_history) + 1,
+        from_agent=from_agent,
+        to_agent=to_agent,
+        outcome=outcome,
+        reason=reason[:200],
+        at=now_iso(),
+        user_turn=state.user_turns,
     )
-    await audit_log(state).record(
+    state.handoff_history.append(record)
+    audit_log(state).add(
+        seq=record.seq,
         from_agent=from_agent,
         to_agent=to_agent,
         reason=reason,
@@ -124,12 +142,13 @@ async def _record(
 
 
 async def save_checkpoint(state: SessionState) -> None:
-    """Persist the state so a restarted worker resumes the same call (best effort)."""
-    if state.db is None or state.room_name is None:
+    """Persist the state so a restarted worker resumes the same call (best effort). Goes
+    through the session's ordered audit writer: any queued audit rows are written with it,
+    and it never overtakes (or is overwritten by) a write-behind checkpoint."""
+    checkpoint = _checkpoint(state)
+    if checkpoint is None:
         return
-    try:
-        await state.db.save_checkpoint(state.room_name, state.session_id, state.to_checkpoint())
-    except DatabaseUnavailable:
+    if not await audit_log(state).flush(checkpoint):
         logger.warning("checkpoint skipped: database unavailable")
 
 

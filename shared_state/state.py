@@ -186,12 +186,10 @@ class SessionState:
                 continue
             value = getattr(self, f.name)
             if is_dataclass(value) and not isinstance(value, type):
-                value = asdict(value, dict_factory=_plain)
+                value = _as_plain_dict(value)
             elif isinstance(value, list):
                 value = [
-                    asdict(v, dict_factory=_plain)
-                    if is_dataclass(v) and not isinstance(v, type)
-                    else v
+                    _as_plain_dict(v) if is_dataclass(v) and not isinstance(v, type) else v
                     for v in value
                 ]
             elif isinstance(value, StrEnum):
@@ -240,6 +238,30 @@ _HANDLES = frozenset({"db", "audit", "escalation", "on_agent_changed", "handoff_
 
 def _plain(items: list[tuple[str, Any]]) -> dict[str, Any]:
     return {k: (v.value if isinstance(v, StrEnum) else v) for k, v in items}
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _as_plain_dict(obj: Any) -> dict[str, Any]:
+    """`asdict(obj, dict_factory=_plain)`, without deep-copying scalar leaves: the state is
+    checkpointed at every handoff and `asdict` copied every field of every history record.
+    Anything other than scalars, dataclasses and lists still goes through `asdict`'s copy."""
+    out: dict[str, Any] = {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, StrEnum):
+            value = value.value
+        elif isinstance(value, _SCALARS):
+            pass
+        elif is_dataclass(value) and not isinstance(value, type):
+            value = _as_plain_dict(value)
+        elif isinstance(value, list) and all(isinstance(v, _SCALARS) for v in value):
+            value = list(value)
+        else:
+            value = asdict(obj, dict_factory=_plain)[f.name]
+        out[f.name] = value
+    return out
 
 
 def _brief_from_dict(data: dict[str, Any]) -> HandoffBrief:

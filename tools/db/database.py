@@ -50,6 +50,31 @@ _CARD_COLUMNS = "c.id, c.account_id, c.last_four, c.network, c.kind, c.status"
 
 BIGINT_MAX = 2**63 - 1
 
+_AUDIT_COLUMNS = (
+    "session_id", "seq", "from_agent", "to_agent", "reason", "intent", "assurance",
+    "context_policy", "outcome", "rejection_reason", "duration_ms",
+)
+# Audit rows (column arrays, any number, possibly none) plus an optional checkpoint upsert
+# ($12 NULL: none) as one statement: a single implicit transaction, a single round trip.
+# (Data-modifying CTEs always run to completion, whether or not the outer query reads them.)
+_AUDIT_AND_CHECKPOINT_SQL = """
+    WITH audit AS (
+        INSERT INTO handoff_audit (session_id, seq, from_agent, to_agent, reason, intent,
+                                   assurance, context_policy, outcome, rejection_reason,
+                                   duration_ms)
+        SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[],
+                             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                             $11::float8[])
+        ON CONFLICT (session_id, seq) DO NOTHING
+    ), checkpoint AS (
+        INSERT INTO session_checkpoints (room_name, session_id, state)
+        SELECT $12::text, $13::text, $14::jsonb WHERE $12::text IS NOT NULL
+        ON CONFLICT (room_name) DO UPDATE
+        SET session_id = EXCLUDED.session_id, state = EXCLUDED.state, updated_at = now()
+    )
+    SELECT 1
+"""
+
 
 def is_valid_id(value: object) -> bool:
     """Could `value` be a row id? Ids are positive bigints (identity columns); anything else
@@ -473,34 +498,18 @@ class Database:
 
     # -- audit & checkpoints --------------------------------------------------------------------
 
-    async def append_handoff_audit(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Append audit rows; (session_id, seq) is unique so a retried batch is a no-op."""
-
-        async def write(conn: asyncpg.Connection) -> None:
-            await conn.executemany(
-                "INSERT INTO handoff_audit (session_id, seq, from_agent, to_agent, reason, intent,"
-                " assurance, context_policy, outcome, rejection_reason, duration_ms)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-                " ON CONFLICT (session_id, seq) DO NOTHING",
-                [
-                    (
-                        r["session_id"],
-                        r["seq"],
-                        r["from_agent"],
-                        r["to_agent"],
-                        r["reason"],
-                        r["intent"],
-                        r["assurance"],
-                        r["context_policy"],
-                        r["outcome"],
-                        r["rejection_reason"],
-                        r["duration_ms"],
-                    )
-                    for r in rows
-                ],
-            )
-
-        await self._run(write)
+    async def append_handoff_audit(
+        self, rows: Sequence[dict[str, Any]], *, checkpoint: Any = None
+    ) -> None:
+        """Append audit rows and, optionally, upsert the session checkpoint (anything with
+        `room_name`, `session_id` and `state_json`), in ONE statement: one round trip, one
+        transaction. (session_id, seq) is unique so a retried batch is a no-op."""
+        columns: list[list[Any]] = [[r[name] for r in rows] for name in _AUDIT_COLUMNS]
+        if checkpoint is None:
+            args: tuple[Any, ...] = (*columns, None, None, None)
+        else:
+            args = (*columns, checkpoint.room_name, checkpoint.session_id, checkpoint.state_json)
+        await self._run(lambda c: c.execute(_AUDIT_AND_CHECKPOINT_SQL, *args))
 
     async def handoff_audit(self, session_id: str) -> list[dict[str, Any]]:
         rows = await self._run(

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import asyncpg
-from tenacity import (
-    AsyncRetrying,
-    RetryError,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_before_delay,
-    wait_exponential_jitter,
-)
 
 from .errors import DatabaseUnavailable
 
@@ -51,9 +46,22 @@ def is_transient(exc: BaseException) -> bool:
 # Back-off: 50 ms doubling to 1 s, plus up to 50 ms of jitter so sessions sharing the pool
 # do not retry in lock-step. The wait has a floor: "full jitter" (uniform from 0) can burn
 # every attempt within a few milliseconds, long before a restarting server is back.
-_WAIT = wait_exponential_jitter(multiplier=0.05, max=1.0, jitter=0.05)
+_WAIT_MULTIPLIER_S = 0.05
+_WAIT_MAX_S = 1.0
+_WAIT_JITTER_S = 0.05
 # A safety net only: the time budget is what bounds the retries.
 _MAX_ATTEMPTS = 100
+
+
+def _backoff(attempt_number: int) -> float:
+    """The wait after failed attempt `attempt_number` (1-based): tenacity's
+    wait_exponential_jitter(multiplier=0.05, max=1.0, jitter=0.05)."""
+    jitter = random.uniform(0, _WAIT_JITTER_S)
+    try:
+        wait: float = _WAIT_MULTIPLIER_S * 2.0 ** (attempt_number - 1) + jitter
+    except OverflowError:
+        return _WAIT_MAX_S
+    return max(0.0, min(wait, _WAIT_MAX_S))
 
 
 async def with_retry(
@@ -67,19 +75,25 @@ async def with_retry(
     server that is back within the budget is always reached (the attempt count does not run
     out first), and a caller never waits much longer than the budget.
 
-    Only idempotent reads and writes that carry an idempotency key may be wrapped."""
-    retrying = AsyncRetrying(
-        retry=retry_if_exception(is_transient),
-        stop=stop_before_delay(budget_s) | stop_after_attempt(max_attempts),
-        wait=_WAIT,
-        reraise=False,
-    )
-    try:
-        async for attempt in retrying:
-            with attempt:
-                return await operation()
-    except RetryError as exc:
-        raise DatabaseUnavailable(
-            "the bank database is unreachable"
-        ) from exc.last_attempt.exception()
-    raise AssertionError("unreachable")  # pragma: no cover
+    Only idempotent reads and writes that carry an idempotency key may be wrapped.
+
+    Hand-rolled rather than tenacity's AsyncRetrying (same policy: stop_before_delay(budget)
+    | stop_after_attempt, the back-off above): building a retrier per call cost ~25 us, a
+    tenth of a whole pooled SELECT 1 round trip, on every query of every tool."""
+    started = time.monotonic()
+    attempt_number = 0
+    while True:
+        attempt_number += 1
+        try:
+            return await operation()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            last = exc
+        delay = _backoff(attempt_number)
+        if (
+            attempt_number >= max_attempts
+            or time.monotonic() - started + delay >= budget_s
+        ):
+            raise DatabaseUnavailable("the bank database is unreachable") from last
+        await asyncio.sleep(delay)

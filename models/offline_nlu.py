@@ -314,7 +314,8 @@ _ACCOUNT_WORDS = (
 
 _FILLER = _rx(
     r"\b(?:yes|yeah|yep|ok(?:ay)?|sure|so|um+|uh+|er+|oh|it'?s|it is|that'?s|that is|my|"
-    r"the|number|no\.|customer|client|account|is|and|then|here|you go|go|sorry|i mean|"
+    r"the|number|no\.|customer|client|member|account|id|is|and|then|here|you go|go|sorry|"
+    r"i mean|"
     r"right|fine|thanks?|thank you|please|pin|code|passcode)\b|[^\w\s]"
 )
 _NEGATION = _rx(r"\b(?:don'?t|do not|not|never|stop|leave)\b")

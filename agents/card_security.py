@@ -194,16 +194,33 @@ def _pick_card(
             + "; ".join(describe_card(c) for c in cards)
             + ". Which one do you mean? Please tell me its last four digits."
         )
-    eligible = [c for c in cards if _eligible(c, action)] or cards
+    if not cards:
+        raise ToolError("I can't find any cards on your accounts.")
+    eligible = [c for c in cards if _eligible(c, action)]
+    if not eligible:
+        raise NothingToChange(_nothing_to_change(cards, action))
     if len(eligible) == 1:
         return eligible[0]
-    if not eligible:
-        raise ToolError("I can't find any cards on your accounts.")
     raise ToolError(
         "Which card do you mean? Your cards are: "
         + "; ".join(describe_card(c) for c in eligible)
         + ". Please tell me the last four digits."
     )
+
+
+class NothingToChange(Exception):
+    """No card of the caller's is in a state the action applies to (say so in one step)."""
+
+
+def _nothing_to_change(cards: list[Card], action: Action) -> str:
+    listing = "; ".join(describe_card(c) for c in cards)
+    if action == "unlock":
+        lead = "None of your cards is locked, so there's nothing to unlock"
+    elif action == "lock":
+        lead = "None of your cards is active, so there's nothing to lock"
+    else:
+        lead = "None of your cards can be reported: they are already blocked"
+    return f"{lead}. Your cards are: {listing}."
 
 
 def _eligible(card: Card, action: Action) -> bool:
@@ -221,7 +238,11 @@ async def _card_action(
 ) -> str:
     state = ctx.userdata
     principal = require_principal(ctx, action=f"{action}_card")
-    card = _pick_card(state, await _cards(state.db, principal), last_four, action)
+    try:
+        card = _pick_card(state, await _cards(state.db, principal), last_four, action)
+    except NothingToChange as nothing:
+        state.pending_confirmation = None
+        return str(nothing)
     target = _TARGET_STATUS[action]
     if card.status == target:
         state.pending_confirmation = None

@@ -15,6 +15,7 @@ from typing import Any
 from livekit.agents import llm, utils
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions
 
+from .offline_cards import after_card_list, declined_lock_prefix
 from .offline_context import BRIEF_PREFIX, Context
 from .offline_dialog import (
     choose_card,
@@ -127,6 +128,10 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
             return following
         text = _done_this_turn(ctx, output) + text
     prefix = _opening_prefix(ctx)
+    if name == "list_cards" and not output.is_error:
+        text = after_card_list(ctx, text)
+    if name == "dispute_transaction":
+        prefix += declined_lock_prefix(ctx)
     if name == "lock_card" and text.startswith("Done") and ctx.has("dispute_transaction"):
         merchant = suspect_merchant(ctx)
         if merchant and not ctx.last_call(("dispute_transaction",)):

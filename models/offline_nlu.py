@@ -137,8 +137,10 @@ INJECTION = _rx(
     "|".join((_ROLE_PREFIX, _ROLE_TAG, _IGNORE_RULES, _MODES, _CLAIMS, _EVERYONE, _SWITCH))
 )
 SUSPICIOUS = _rx(
-    r"\b(?:(?:don'?t|do not|does not|doesn'?t) recogni[sz]e|didn'?t (?:make|authori[sz]e|buy)|"
-    r"did not (?:make|authori[sz]e)|not mine|wasn'?t me|was not me|fraud(?:ulent)?|"
+    r"\b(?:(?:don'?t|do not|does not|doesn'?t) recogni[sz]e|"
+    r"(?:didn'?t|did not|never) (?:make|made|authori[sz]e|buy|bought|take|took|order|ordered|"
+    r"use|used|sign up|approve|go to|spend|pay for)|"
+    r"not mine|isn'?t mine|wasn'?t me|was not me|not me|fraud(?:ulent)?|scam(?:med)?|"
     r"suspicious|unauthori[sz]ed|never made|unknown charge|weird charge|strange "
     r"charge|no idea what|don'?t know (?:about|what|this|that|where)|hacked|compromised|"
     r"someone (?:used|is using|has used|charged)|cloned|skimmed)\b"
@@ -156,11 +158,25 @@ LOCK = _rx(
     r"\b(?:card|it)\b|"
     r"\b(?:lock|freeze|block)\b"
 )
-DISPUTE = _rx(r"\b(?:dispute|chargeback|charge back|refund)\b")
+DISPUTE = _rx(
+    r"\b(?:dispute|disputing|chargeback|charge back|refund(?:ed)?|money back|contest|"
+    r"charged (?:me )?twice|double[- ]charged|overcharged|charged the wrong amount)\b"
+)
+# "don't lock it, just dispute it": the lock is what the caller turns down, not the dispute.
+NEGATED_LOCK = _rx(
+    r"\b(?:don'?t|do not|not|no|without|never|no need to)\s+(?:\w+\s+){0,2}?"
+    r"(?:lock|freez|block|cancel)\w*"
+)
+NEGATED_DISPUTE = _rx(r"\b(?:don'?t|do not|not|no|without)\s+(?:\w+\s+){0,2}?disput\w*")
+_ONLY_DISPUTE = _rx(r"\b(?:just|only|instead|rather)\b.*\bdisput|\bdisput\w*.*\b(?:instead|only)\b")
 LIST_CARDS = _rx(
     r"\b(?:my cards|which cards|what cards|card status|cards? (?:do i|i) have|"
     r"status of my (?:[\w-]+ )?card|(?:is|are) (?:my|the) (?:[\w-]+ ){0,3}(?:locked|active|"
-    r"blocked|frozen|working|still good))\b"
+    r"blocked|frozen|working|still good)|(?:is|are) (?:it|they|that|this) (?:locked|blocked|frozen|"
+    r"active|working|still good|suspended)|"
+    r"(?:card|it) (?:was |got |gets |keeps (?:getting |being )?|is being |has been )?(?:declined|"
+    r"rejected|refused)|(?:card|it) (?:is|isn'?t|is not|won'?t|doesn'?t|does not|didn'?t|stopped) "
+    r"(?:not )?work(?:ing)?|declined)\b"
 )
 CARD_HELP = _rx(
     r"\b(?:help|question|problem|issue|trouble|something|new|replacement|replace)\b.*"
@@ -170,12 +186,17 @@ CARD_HELP = _rx(
 TRANSACTIONS = _rx(
     r"\b(?:transactions?|transac?tions?|transacions?|transations?|transcations?|charges?|spent|spend|"
     r"spending|purchases?|payments?|activity|statement|history|deposits?|paid|bought|"
-    r"debits?|pending)\b"
+    r"debits?|pending|charged|withdrawals?|(?:did|have) i (?:pay|buy|spend|order)|"
+    r"pay (?:anything|anyone|something|any)|what did i (?:buy|pay))\b"
 )
 BALANCE = _rx(
     r"\b(?:balances?|balences?|ballances?|blances?|"
-    r"how much (?:money )?(?:do i have|is in|have i got)|available|"
-    r"credit limit|available credit|owe|funds|money in)\b"
+    r"how much (?:money |cash )?(?:do i have|i have|have i got|i'?ve got|is left|left|"
+    r"is there|is available|can i spend|have i left|do i have left)|"
+    r"how much (?:money |cash )?(?:is |'s )?(?:in|on) (?:my|the)|what'?s (?:left )?(?:in|on) my|"
+    r"what is (?:left )?(?:in|on) my|(?:any|enough) money|money do i have|available|"
+    r"credit limit|available credit|owe|owing|funds|money (?:in|on|left)|amount due|"
+    r"minimum payment|outstanding)\b"
 )
 SOMETHING_ELSE = _rx(
     r"\b(?:something else|another (?:thing|question)|other (?:thing|question)|"
@@ -248,7 +269,7 @@ _MERCHANT_AT = _rx(
 _MERCHANT_BEFORE = _rx(
     r"\b(?:the|that|this|an?|my)\s+([A-Za-z0-9&'][A-Za-z0-9&'.-]{1,30}"
     r"(?:\s+[A-Za-z0-9&'.-]{2,30})?)\s+(?:charges?|transactions?|purchases?|"
-    r"payments?|debits?|one)\b"
+    r"payments?|debits?|one|rides?|trips?|orders?|subscriptions?|bills?|thing)\b"
 )
 _NOT_MERCHANTS = {
     "recent",
@@ -350,7 +371,7 @@ def _classify(t: str, u: Understanding) -> Ask:
         return Ask.YES
     if NO.search(t) and (
         main in (None, Ask.GOODBYE)
-        or (main in _CARD_ACTIONS and _NEGATION.search(t))
+        or (main in _CARD_ACTIONS and _NEGATION.search(t) and not _wants_dispute(main, t))
         or (len(t.split()) <= 3 and not re.search(r"\bcards?\b", t, re.IGNORECASE))
     ):
         return Ask.NO
@@ -363,6 +384,11 @@ def _classify(t: str, u: Understanding) -> Ask:
     return Ask.UNKNOWN
 
 
+def _wants_dispute(main: Ask | None, t: str) -> bool:
+    """'No, don't lock it, just dispute it': a no to the lock, a yes to the dispute."""
+    return main is Ask.DISPUTE and not NEGATED_DISPUTE.search(t)
+
+
 _DATA_ASKS = {
     Ask.HUMAN, Ask.SUSPICIOUS, Ask.STOLEN, Ask.LOST, Ask.UNLOCK, Ask.LIST_CARDS, Ask.LOCK,
     Ask.DISPUTE, Ask.BALANCE, Ask.TRANSACTIONS, Ask.CARD_HELP,
@@ -373,6 +399,13 @@ def _intent(t: str, u: Understanding) -> Ask | None:
     """What the caller wants, ignoring credentials, yes/no and greetings."""
     if HUMAN.search(t):
         return Ask.HUMAN
+    if (
+        DISPUTE.search(t)
+        and not NEGATED_DISPUTE.search(t)
+        and (NEGATED_LOCK.search(t) or _ONLY_DISPUTE.search(t) or not LOCK.search(t))
+        and not (STOLEN.search(t) or UNLOCK.search(t))
+    ):
+        return Ask.DISPUTE  # "just dispute it", "the Uber ride wasn't me, dispute it"
     if SUSPICIOUS.search(t):
         return Ask.SUSPICIOUS
     if STOLEN.search(t):

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .offline_cards import UNLOCK_OFFER, offered_unlock
 from .offline_context import Context
 from .offline_dialog import (
     cards_mentioned,
@@ -182,6 +183,8 @@ def _transfer_towards(ctx: Context, desk: str, reason: str, merchant: str | None
         args: dict[str, Any] = {"reason": reason}
         if desk == "card_security" and merchant:
             args["merchant"] = merchant
+        elif desk == "card_security" and (ref := single_listed_ref(ctx)) is not None:
+            args["transaction_ref"] = ref  # "dispute that" right after one charge was read
         return Reply(tool=tool, arguments=args)
     if ctx.has("transfer_to_greeter"):
         return call("transfer_to_greeter", reason=f"caller needs: {reason}")
@@ -217,6 +220,8 @@ def _suspicious(ctx: Context, u: Understanding) -> Reply:
         args: dict[str, Any] = {"reason": "caller does not recognise a charge"}
         if u.merchant:
             args["merchant"] = u.merchant
+        elif (ref := single_listed_ref(ctx)) is not None:
+            args["transaction_ref"] = ref
         return Reply(tool="transfer_to_card_security", arguments=args)
     return _transfer_towards(ctx, "transactions", "caller does not recognise a charge")
 
@@ -246,6 +251,20 @@ def suspect_merchant(ctx: Context) -> str | None:
     return None
 
 
+_CHARGE_REF = re.compile(r"a charge of [^;]*?\[ref (\d+)\]")
+
+
+def single_listed_ref(ctx: Context) -> int | None:
+    """The reference of the one charge the last listing read out ("dispute that"), if the
+    caller has said nothing else since."""
+    found = ctx.last_call(("get_transactions",))
+    if found is None or ctx.user_messages_since_call("get_transactions")[:-1]:
+        return None
+    refs = re.findall(r"\[ref (\d+)\]", found[1])
+    charges = _CHARGE_REF.findall(found[1])
+    return int(charges[0]) if len(refs) == 1 and len(charges) == 1 else None
+
+
 def transactions_call(u: Understanding) -> Reply:
     filtered = u.merchant or u.days_back or u.min_amount is not None
     return call(
@@ -270,7 +289,8 @@ def asked_which_card(ctx: Context) -> bool:
 
 
 def _asked_yes_no(ctx: Context) -> bool:
-    return asked_card_confirmation(ctx) or DISPUTE_OFFER in last_assistant(ctx)
+    last = last_assistant(ctx)
+    return asked_card_confirmation(ctx) or DISPUTE_OFFER in last or UNLOCK_OFFER in last
 
 
 def asked_card_confirmation(ctx: Context) -> bool:
@@ -339,6 +359,8 @@ def _on_yes(ctx: Context) -> Reply:
             return Reply(tool=previous.name, arguments=args)
     if DISPUTE_OFFER in last and ctx.has("dispute_transaction"):
         return dispute(ctx, Understanding(Ask.DISPUTE))
+    if (last_four := offered_unlock(ctx)) and ctx.has("unlock_card"):
+        return call("unlock_card", card_last_four=last_four)
     if "connect you with a person" in last and ctx.has("transfer_to_human"):
         return call("transfer_to_human", reason="caller accepted the offer of a person")
     if "balance, recent transactions, or" in last or "balance, your recent" in last:
@@ -352,7 +374,20 @@ def _on_yes(ctx: Context) -> Reply:
 def _on_no(ctx: Context) -> Reply:
     last = last_assistant(ctx).lower()
     if CONFIRM_QUESTION.lower() in last or "last four digits" in last:
+        merchant = suspect_merchant(ctx)
+        if (
+            "to confirm: lock" in last
+            and merchant
+            and ctx.has("dispute_transaction")
+            and not ctx.last_call(("dispute_transaction",))
+        ):
+            return Reply(
+                text=f"Okay, I haven't locked the card. Would you like me to {DISPUTE_OFFER} "
+                f"for the {merchant} charge instead?"
+            )
         return Reply(text=f"Okay, I haven't changed anything on the card. {ANYTHING_ELSE}")
+    if UNLOCK_OFFER.lower() in last:
+        return Reply(text=f"Okay, I'll leave it locked. {ANYTHING_ELSE}")
     if DISPUTE_OFFER in last:
         return Reply(text=f"Okay, I won't open a dispute. {ANYTHING_ELSE}")
     return route(ctx, Understanding(Ask.GOODBYE))

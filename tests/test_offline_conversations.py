@@ -497,3 +497,106 @@ async def test_yes_to_the_offer_of_a_person_after_a_lockout(db: Database) -> Non
     assert locked is True
     events = [e["kind"] for e in await db.security_events(call.state.session_id)]
     assert events.count("verification_wrong_pin") == 2 and "verification_locked" in events
+
+
+# -- requests for another desk, disputes without a lock, card status -------------------------
+
+
+async def test_savings_question_before_verifying_reads_savings_after(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        t = await call.say("can you tell me how much money I have in savings")
+        assert "customer number" in t.text
+        t = await call.say("1001 1234")
+        assert t.handoffs == ["balance"] and "savings account" in t.text
+        assert "checking" not in t.text and "twelve thousand five hundred" in t.text
+
+
+@pytest.mark.parametrize(
+    ("text", "ask", "account"),
+    [
+        ("how much do I have", Ask.BALANCE, None),
+        ("what's in my account", Ask.BALANCE, None),
+        ("how much is left on my card", Ask.BALANCE, None),
+        ("how much do I owe on my credit card", Ask.BALANCE, "credit_card"),
+        ("what do I owe", Ask.BALANCE, None),
+        ("money in checking", Ask.BALANCE, "checking"),
+        ("how much have I spent this month", Ask.TRANSACTIONS, None),
+        ("Did I pay anything to Uber recently?", Ask.TRANSACTIONS, None),
+        ("I didn't take that uber ride", Ask.SUSPICIOUS, None),
+        ("no don't lock it, just dispute it", Ask.DISPUTE, None),
+        ("no, don't dispute it", Ask.NO, None),
+        ("I was charged twice by Uber", Ask.DISPUTE, None),
+        ("my card got declined at the store, is it blocked?", Ask.LIST_CARDS, None),
+    ],
+)
+def test_offline_understanding_money_and_disputes(text: str, ask: Ask, account: str | None) -> None:
+    u = understand(text)
+    assert (u.ask, u.account) == (ask, account)
+
+
+async def test_balance_desk_routes_a_merchant_question_to_transactions(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        await call.say("what's my balance")
+        t = await call.say("Did I pay anything to Uber recently?")
+        assert t.handoffs == ["transactions"] and "Uber" in t.text and "Whole Foods" not in t.text
+        t = await call.say("can you dispute that")
+        assert t.handoffs == ["card_security"] and "case number" in t.text
+    assert await _cases(db, "1001") == ["dispute"]
+    assert (await _card(db, "1001", "4242"))[1] == "active"
+
+
+async def test_unrecognised_ride_at_balance_desk_then_dispute_without_lock(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        await call.say("what's my balance")
+        t = await call.say("I didn't take that uber ride")
+        assert t.handoffs == ["transactions", "card_security"]
+        assert "Uber" in t.text and "To confirm: lock" in t.text
+        t = await call.say("no don't lock it, just dispute it")
+        assert "haven't locked" in t.text and "case number" in t.text
+    card_id, status = await _card(db, "1001", "4242")
+    assert status == "active" and await db.card_events(card_id) == []
+    assert await _cases(db, "1001") == ["dispute"]
+
+
+async def test_declining_the_lock_offers_the_dispute(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1002 5678")
+        t = await call.say("there's a ZX Electronics charge that wasn't me")
+        assert "To confirm: lock" in t.text
+        t = await call.say("no")
+        assert "haven't locked" in t.text and "open a dispute" in t.text
+        t = await call.say("yes")
+        assert "case number" in t.text
+    assert (await _card(db, "1002", "1881"))[1] == "active"
+    assert await _cases(db, "1002") == ["dispute"]
+
+
+async def test_declined_card_reads_status_and_offers_unlock(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1003 2468")
+        t = await call.say("my card got declined at the store, is it blocked?")
+        assert t.tools[-1] == "list_cards" and "3737 is locked" in t.text
+        assert "unlock it?" in t.text
+        t = await call.say("yes")
+        assert "To confirm: unlock the Amex credit card ending 3737" in t.text
+        assert (await _card(db, "1003", "3737"))[1] == "locked"
+        t = await call.say("yes")
+        assert "unlocked" in t.text
+    assert (await _card(db, "1003", "3737"))[1] == "active"
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("my card isn't working")
+        assert "None of them is locked" in t.text
+
+
+async def test_unlock_with_no_locked_card_says_so_in_one_step(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("unlock my card")
+        assert "None of your cards is locked" in t.text and "Which card" not in t.text
+        assert "4242, active" in t.text and "5454, active" in t.text
+    for last_four in ("4242", "5454"):
+        card_id, status = await _card(db, "1001", last_four)
+        assert status == "active" and await db.card_events(card_id) == []

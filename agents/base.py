@@ -168,12 +168,27 @@ def undeclared_arguments(ctx: RunContext[Any]) -> list[str]:
     tool = llm.ToolContext(agent.tools).get_function_tool(call.name)
     if not isinstance(tool, llm.FunctionTool):
         return []  # raw tools take free-form arguments
-    declared = set(llm.utils.function_arguments_to_pydantic_model(tool).model_fields)
+    declared = _declared_arguments(tool)
     extra = [str(key) for key in raw if key not in declared]
     return [
         "".join(ch for ch in key if ch.isprintable())[:40] or "?"
         for key in extra[:_MAX_REPORTED_KEYS]
     ]
+
+
+# Declared argument names per tool function. A tool's signature never changes, but building
+# the pydantic model to read it took ~2 ms on every call that carried arguments (e.g. every
+# confirmed card write); livekit's own per-call validation builds its own model regardless.
+_DECLARED: dict[Any, frozenset[str]] = {}
+
+
+def _declared_arguments(tool: llm.FunctionTool[..., Any]) -> frozenset[str]:
+    key = getattr(tool, "__wrapped__", tool)  # the function, shared by every bound copy
+    declared = _DECLARED.get(key)
+    if declared is None:
+        model = llm.utils.function_arguments_to_pydantic_model(tool)
+        declared = _DECLARED[key] = frozenset(model.model_fields)
+    return declared
 
 
 def audit_refusal(state: SessionState, *, kind: str, detail: str) -> None:

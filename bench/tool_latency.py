@@ -22,7 +22,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from livekit.agents import AgentSession
+
 from agents import BalanceAgent, CardSecurityAgent, TransactionsAgent, new_session
+from agents.base import BankAgent
 from agents.verification import bind_principal
 from shared_state import Assurance, SessionState
 from tools.db import Database, seed_synthetic
@@ -54,7 +57,7 @@ class Caller:
     customer_id: int
 
 
-async def _callers(db: Database, count: int) -> list[Caller]:
+async def _callers(db: Database, count: int) -> tuple[list[Caller], list[AgentSession[Any]]]:
     rows = await db.pool.fetch(
         "SELECT c.id, c.customer_number, k.id AS card_id FROM customers c "
         "JOIN cards k ON k.customer_id = c.id WHERE c.customer_number::bigint >= 500000 "
@@ -62,22 +65,32 @@ async def _callers(db: Database, count: int) -> list[Caller]:
         count,
     )
     callers = []
+    sessions: list[AgentSession[Any]] = []
+
+    async def desk(state: SessionState, agent: BankAgent) -> ToolCaller:
+        # A running session whose current agent owns the tools, as when the session's
+        # executor calls them (the identity guard looks the called tool up on it).
+        session = new_session(state, llm=ScriptedLLM())
+        sessions.append(session)
+        opening = await session.start(agent, capture_run=True)
+        await opening
+        return ToolCaller(session, agent)
+
     for row in rows:
         customer = await db.customer_by_number(row["customer_number"])
         state = SessionState(db=db, channel="console")
         bind_principal(state, customer, Assurance.PIN)
-        session = new_session(state, llm=ScriptedLLM())
         callers.append(
             Caller(
                 state,
-                ToolCaller(session, BalanceAgent()),
-                ToolCaller(session, TransactionsAgent()),
-                ToolCaller(session, CardSecurityAgent()),
+                await desk(state, BalanceAgent()),
+                await desk(state, TransactionsAgent()),
+                await desk(state, CardSecurityAgent()),
                 row["card_id"],
                 row["id"],
             )
         )
-    return callers
+    return callers, sessions
 
 
 Op = Callable[[], Awaitable[float]]
@@ -162,7 +175,7 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
         await seed_synthetic(bdb.dsn, max(levels), transactions_per_customer=50)
         db = await Database.connect(bdb.dsn, max_size=POOL_SIZE, min_size=POOL_SIZE)
         try:
-            callers = await _callers(db, max(levels))
+            callers, sessions = await _callers(db, max(levels))
             tables = []
             verdicts = Table(
                 "Against the targets (judged on `tool`, our code)",
@@ -213,6 +226,8 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
                 tables.append(table)
                 if level == max(levels):
                     bare_p99_top = bare.p99_ms
+            for session in sessions:
+                await session.aclose()
         finally:
             await db.close()
     result.tables = [*tables, verdicts]

@@ -109,6 +109,35 @@ async def test_lock_card_twice_with_same_key_writes_one_event(db: Database) -> N
     assert len(await db.card_events(card.id)) == 1
 
 
+async def test_card_status_write_is_one_statement_and_all_or_nothing(db: Database) -> None:
+    """Status, event and outcome come from one statement: concurrent writers of one card
+    serialise on the row lock, so exactly one changes it and writes one event; the others
+    see the committed status and write nothing, with the same key or another."""
+    import asyncio
+
+    alice = await db.customer_by_number("1001")
+    card = (await db.cards(alice.id))[0]
+    results = await asyncio.gather(
+        *(
+            db.set_card_status(
+                alice.id, card.id, "locked", reason="r", actor="t", idempotency_key=key
+            )
+            for key in ("race-1", "race-1", "race-2", "race-3")
+        )
+    )
+    changes = sorted(r.change.value for r in results)
+    assert changes.count(CardChange.CHANGED.value) == 1, changes
+    assert all(r.card.status == "locked" for r in results)
+    events = await db.card_events(card.id)
+    assert [(e["from_status"], e["to_status"]) for e in events] == [("active", "locked")]
+    # A later replay of the key that wrote reports the original transition.
+    winner = events[0]["idempotency_key"]
+    replay = await db.set_card_status(
+        alice.id, card.id, "locked", reason="r", actor="t", idempotency_key=winner
+    )
+    assert replay.change is CardChange.REPLAYED and replay.previous_status == "active"
+
+
 async def test_lost_card_cannot_be_unlocked(db: Database) -> None:
     alice = await db.customer_by_number("1001")
     card = (await db.cards(alice.id))[0]

@@ -64,18 +64,24 @@ def _backoff(attempt_number: int) -> float:
     return max(0.0, min(wait, _WAIT_MAX_S))
 
 
+class PoolBusy(TimeoutError):
+    """No pooled connection became free in time: nothing was sent to the server."""
+
+
 async def with_retry(
     operation: Callable[[], Awaitable[T]],
     *,
     budget_s: float,
     max_attempts: int = _MAX_ATTEMPTS,
+    retry_on: Callable[[BaseException], bool] = is_transient,
 ) -> T:
     """Run `operation`, retrying transient failures with jittered exponential back-off for
     up to `budget_s` seconds: the retries stop before a wait would overrun the budget, so a
     server that is back within the budget is always reached (the attempt count does not run
     out first), and a caller never waits much longer than the budget.
 
-    Only idempotent reads and writes that carry an idempotency key may be wrapped.
+    Only idempotent reads and writes that carry an idempotency key may be wrapped (with the
+    default `retry_on`); `retry_on` narrows what is retried for anything else.
 
     Hand-rolled rather than tenacity's AsyncRetrying (same policy: stop_before_delay(budget)
     | stop_after_attempt, the back-off above): building a retrier per call cost ~25 us, a
@@ -87,7 +93,7 @@ async def with_retry(
         try:
             return await operation()
         except Exception as exc:
-            if not is_transient(exc):
+            if not retry_on(exc):
                 raise
             last = exc
         delay = _backoff(attempt_number)

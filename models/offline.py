@@ -31,6 +31,7 @@ from .offline_turns import (
     INJECTION_REFUSAL,
     VERIFY_FIRST,
     Reply,
+    also_offer,
     answer_user,
     call,
     dispute,
@@ -132,6 +133,8 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
         text = after_card_list(ctx, text)
     if name == "dispute_transaction":
         prefix += declined_lock_prefix(ctx)
+    if name in ("get_balance", "get_transactions"):
+        text += also_offer(ctx, name)
     if name == "lock_card" and text.startswith("Done") and ctx.has("dispute_transaction"):
         merchant = suspect_merchant(ctx)
         if merchant and not ctx.last_call(("dispute_transaction",)):
@@ -166,12 +169,13 @@ def _retry_with_card(ctx: Context, previous: llm.FunctionCall, error: str) -> Re
     if args.get("card_last_four"):
         return None
     listed = listed_in_order(error)
-    for said in reversed(ctx.user_messages()):
+    said_by_caller = ctx.user_messages()
+    for n, said in enumerate(reversed(said_by_caller)):
         u = understand(said)
         if last_four := choose_card(listed, u, said):
             break
-        if u.ask not in (Ask.VERIFY, Ask.YES, Ask.NO, Ask.UNKNOWN, Ask.GREETING):
-            return None  # the request itself named no card: ask
+        if u.ask not in (Ask.VERIFY, Ask.YES, Ask.NO, Ask.UNKNOWN, Ask.GREETING) and n > 0:
+            return None  # no card named with the request, nor just before it: ask
     else:
         return None
     args["card_last_four"] = last_four

@@ -30,6 +30,8 @@ class Ask(StrEnum):
     TRANSACTIONS = "transactions"
     BALANCE = "balance"
     SOMETHING_ELSE = "something_else"
+    THIRD_PARTY = "third_party"
+    ACCOUNT_HELP = "account_help"
     GOODBYE = "goodbye"
     GREETING = "greeting"
     THANKS = "thanks"
@@ -84,7 +86,23 @@ YES = _rx(
 )
 NO = _rx(
     r"^\W*(?:no|nope|nah|no way|don't|do not|dont|cancel|stop|never ?mind|nevermind|"
-    r"not now|not yet|leave it|hold on|wait|negative|actually no|no thanks)\b"
+    r"not now|not yet|leave it|hold on|wait|negative|actually no|no thanks)\b|"
+    r"\b(?:no wait|wait,? no|don'?t do (?:it|that)|never ?mind|cancel that|forget (?:it|that)|"
+    r"scratch that|changed my mind|don'?t bother)\b|\b(?:don'?t|do not)\W*$"
+)
+# Someone else's money: "what's Ben's balance", "my wife's card", "his customer number".
+THIRD_PARTY = _rx(
+    r"\b(?:his|her|their|(?:wife|husband|partner|son|daughter|mom|mum|mother|dad|father|friend|"
+    r"brother|sister|boss|roommate|grandma|grandpa|grandmother|grandfather)'?s|"
+    r"(?!(?:what|it|that|there|here|who|let|today|yesterday|month|week|year|one|where|how|"
+    r"he|she)'s)[a-z]+'s)\s+(?:\w+\s+)?(?:balances?|accounts?|cards?|transactions?|"
+    r"statement|savings|checking|pin|customer number)\b|"
+    r"\b(?:for|on|about) (?:my )?(?:wife|husband|partner|son|daughter|mom|mum|mother|dad|"
+    r"father|friend|brother|sister)\b|\bsomeone else\b"
+)
+ACCOUNT_HELP = _rx(
+    r"\b(?:problem|issue|trouble|something(?:'s| is)? wrong|question|concern|help)\b.*"
+    r"\b(?:my )?(?:account|bank)\b"
 )
 HUMAN = _rx(
     r"\b(?:human|real person|a person|actual person|someone real|live person|"
@@ -187,7 +205,9 @@ TRANSACTIONS = _rx(
     r"\b(?:transactions?|transac?tions?|transacions?|transations?|transcations?|charges?|spent|spend|"
     r"spending|purchases?|payments?|activity|statement|history|deposits?|paid|bought|"
     r"debits?|pending|charged|withdrawals?|(?:did|have) i (?:pay|buy|spend|order)|"
-    r"pay (?:anything|anyone|something|any)|what did i (?:buy|pay))\b"
+    r"pay (?:anything|anyone|something|any)|what did i (?:buy|pay)|money (?:is |has )?"
+    r"(?:missing|gone|disappeared)|missing money|less than (?:it should|expected|i expected)|"
+    r"where (?:did|has) (?:all )?my money)\b"
 )
 BALANCE = _rx(
     r"\b(?:balances?|balences?|ballances?|blances?|"
@@ -357,6 +377,8 @@ def _classify(t: str, u: Understanding) -> Ask:
     if INJECTION.search(t):
         u.then = _intent(t, u)
         return Ask.INJECTION
+    if THIRD_PARTY.search(t):
+        return Ask.THIRD_PARTY
     main = _intent(t, u)
     if u.pin:
         u.then = main
@@ -369,7 +391,7 @@ def _classify(t: str, u: Understanding) -> Ask:
         return Ask.VERIFY
     if YES.search(t) and main is None and not THANKS.search(t):
         return Ask.YES
-    if NO.search(t) and (
+    if NO.search(t) and not (main is None and _card_choice(t, u)) and (
         main in (None, Ask.GOODBYE)
         or (main in _CARD_ACTIONS and _NEGATION.search(t) and not _wants_dispute(main, t))
         or (len(t.split()) <= 3 and not re.search(r"\bcards?\b", t, re.IGNORECASE))
@@ -377,11 +399,21 @@ def _classify(t: str, u: Understanding) -> Ask:
         return Ask.NO
     if main is not None:
         return main
+    if ACCOUNT_HELP.search(t):
+        return Ask.ACCOUNT_HELP
     if GREETING.search(t):
         return Ask.GREETING
     if THANKS.search(t):
         return Ask.THANKS
     return Ask.UNKNOWN
+
+
+def _card_choice(t: str, u: Understanding) -> bool:
+    """'No, the other card', 'no, the credit one': a different card, not a no."""
+    return bool(
+        (u.card_hint or u.card_last_four)
+        and re.search(r"\b(?:cards?|one|ending)\b|\b\d{4}\b", t, re.IGNORECASE)
+    )
 
 
 def _wants_dispute(main: Ask | None, t: str) -> bool:

@@ -3,6 +3,8 @@ look-alike letters, and digits said as words ("one zero zero three" -> "1003")."
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
 import unicodedata
 
@@ -35,7 +37,33 @@ def normalise(text: str) -> str:
     text = text.translate(_LOOKALIKES)
     text = _DOUBLE.sub(_expand_double, text)
     text = _SPELLED_RUN.sub(_join_digits, text)
+    text = _WORD.sub(_fix_typo, text)
     return " ".join(text.split())
+
+
+# Misspellings of the few words the rules key on ("balanse", "transactons", "chekcing"):
+# each is snapped to the closest of these, and only when it is very close. Inflected forms
+# are listed so they stay as they are.
+_KEYWORDS = (
+    "balance", "balances", "transaction", "transactions", "checking", "savings", "account",
+    "accounts", "statement", "statements", "purchase", "purchases", "dispute", "disputed",
+    "recognise", "recognize", "suspicious",
+)  # fmt: skip
+_REAL_WORDS = frozenset({"saving", "accountant", "balanced", "recognised", "recognized"})
+_WORD = re.compile(r"\b[A-Za-z]{5,14}\b")
+
+
+def _fix_typo(match: re.Match[str]) -> str:
+    return _closest(match.group(0))
+
+
+@functools.lru_cache(maxsize=4096)
+def _closest(word: str) -> str:
+    lower = word.lower()
+    if lower in _KEYWORDS or lower in _REAL_WORDS:
+        return word
+    close = difflib.get_close_matches(lower, _KEYWORDS, n=1, cutoff=0.82)
+    return close[0] if close else word
 
 
 def _expand_double(match: re.Match[str]) -> str:

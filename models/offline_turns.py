@@ -16,7 +16,7 @@ from .offline_dialog import (
     listed_in_order,
     means_all_cards,
 )
-from .offline_nlu import YES, Ask, Understanding, understand
+from .offline_nlu import BALANCE, TRANSACTIONS, YES, Ask, Understanding, understand
 from .offline_text import normalise
 
 CONFIRM_QUESTION = "Please say yes to confirm"
@@ -122,6 +122,31 @@ def route(ctx: Context, u: Understanding) -> Reply:
         if ctx.has("transfer_to_greeter"):
             return call("transfer_to_greeter", reason="caller is finished with this desk")
         return Reply(text="Thank you for calling Northwind Bank. Goodbye, and take care!")
+    if ask is Ask.THIRD_PARTY:
+        own = "your own accounts" if ctx.is_verified() else "the account holder, once verified"
+        return Reply(
+            text="I'm sorry, for privacy I can only help with " + own + ": I can't share or "
+            "change anything on someone else's account, even a family member's. They're "
+            "welcome to call us themselves. What can I do for you?"
+        )
+    if ask is Ask.ACCOUNT_HELP:
+        return Reply(
+            text="I'm sorry to hear that. Let's look into it: is it about your balance, a "
+            "transaction you don't recognise, or one of your cards?"
+        )
+    if ask is Ask.UNKNOWN and u.card_hint and ctx.has("lock_card") and u.account != "savings":
+        return Reply(
+            text="What would you like to do with that card: lock or unlock it, report it "
+            "lost or stolen, or check its status?"
+        )
+    if ask is Ask.UNKNOWN and u.account:
+        # "what about savings", "and the credit card?": this desk's answer for that account.
+        if ctx.has("get_balance"):
+            return call("get_balance", account=u.account)
+        if ctx.has("get_transactions"):
+            return transactions_call(u)
+        if ctx.has("transfer_to_balance"):
+            return _transfer_towards(ctx, "balance", f"{u.account} balance")
     if ask is Ask.GREETING:
         return Reply(
             text="Hi! I can help with your balance, your recent transactions, or a card. "
@@ -311,6 +336,9 @@ def _card_follow_up(ctx: Context, u: Understanding, text: str) -> Reply | None:
     listed = listed_in_order(last_assistant(ctx))
     cards = listed + [c for c in cards_mentioned(ctx) if c not in listed]
     last_four = choose_card(cards, u, normalise(text))
+    if last_four is None and re.search(r"\bother\b", text, re.IGNORECASE):
+        others = {c.last_four for c in cards} - {args.get("card_last_four")}
+        last_four = others.pop() if len(others) == 1 else None
     if last_four is None and which and means_all_cards(text) and len(listed) > 1:
         last_four = listed[0].last_four  # one at a time; the next follows once it's done
     if last_four is None and which:
@@ -348,8 +376,37 @@ def _bare_name(text: str) -> str | None:
     return name[:40] if 2 <= len(name) <= 40 else None
 
 
+ALSO_TRANSACTIONS = "Would you like your recent transactions too?"
+ALSO_BALANCE = "Would you like your balance too?"
+
+
+def also_offer(ctx: Context, tool: str) -> str:
+    """'My balance and my last transactions': one desk answers, then offers the other."""
+    said = normalise(ctx.last_of_role("user") or "")
+    if not (BALANCE.search(said) and TRANSACTIONS.search(said)):
+        return ""
+    if tool == "get_balance" and ctx.has("transfer_to_transactions"):
+        return " " + ALSO_TRANSACTIONS
+    if tool == "get_transactions" and ctx.has("transfer_to_balance"):
+        return " " + ALSO_BALANCE
+    return ""
+
+
+def _also_request(ctx: Context, ask: Ask) -> Understanding:
+    for said in reversed(ctx.user_messages()):
+        u = understand(said)
+        if u.ask in (ask, Ask.BALANCE, Ask.TRANSACTIONS):
+            u.ask = ask
+            return u
+    return Understanding(ask)
+
+
 def _on_yes(ctx: Context) -> Reply:
     last = last_assistant(ctx).lower()
+    if ALSO_TRANSACTIONS.lower() in last:
+        return route(ctx, _also_request(ctx, Ask.TRANSACTIONS))
+    if ALSO_BALANCE.lower() in last:
+        return route(ctx, _also_request(ctx, Ask.BALANCE))
     if CONFIRM_QUESTION.lower() in last:
         found = ctx.last_call(CARD_WRITES)
         if found is not None:

@@ -600,3 +600,79 @@ async def test_unlock_with_no_locked_card_says_so_in_one_step(db: Database) -> N
     for last_four in ("4242", "5454"):
         card_id, status = await _card(db, "1001", last_four)
         assert status == "active" and await db.card_events(card_id) == []
+
+
+async def test_balance_and_transactions_in_one_sentence_then_account_follow_up(
+    db: Database,
+) -> None:
+    async with OfflineCall(db) as call:
+        t = await call.say(
+            "hi there, customer 1001 pin 1234, what's my checking balance and show me my "
+            "last few transactions"
+        )
+        assert t.agent == "transactions" and "Uber" in t.text and "balance too?" in t.text
+        t = await call.say("yes")
+        assert t.agent == "balance" and "checking account" in t.text and "savings" not in t.text
+        t = await call.say("what about savings")
+        assert "savings account" in t.text and "checking" not in t.text
+
+
+async def test_card_named_before_the_action_and_the_other_card(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("I have a problem with my card")
+        await call.say("1001")
+        await call.say("1234")
+        t = await call.say("the credit one")
+        assert "What would you like to do with that card" in t.text
+        t = await call.say("lock it")
+        assert "lock the Mastercard credit card ending 5454" in t.text
+        t = await call.say("no, the other card")
+        assert "lock the Visa debit card ending 4242" in t.text
+        t = await call.say("yes")
+        assert "now locked" in t.text
+    assert (await _card(db, "1001", "4242"))[1] == "locked"
+    assert (await _card(db, "1001", "5454"))[1] == "active"
+
+
+async def test_change_of_mind_and_typos(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1002 5678")
+        await call.say("lock my card")
+        t = await call.say("actually make that... no wait, don't")
+        assert "haven't changed" in t.text
+        t = await call.say("whats my balanse")
+        assert t.agent == "balance" and "checking account" in t.text
+        t = await call.say("show me transactons")
+        assert t.agent == "transactions" and "ZX Electronics" in t.text
+    card_id, status = await _card(db, "1002", "1881")
+    assert status == "active" and await db.card_events(card_id) == []
+
+
+async def test_someone_elses_account_is_refused_without_reading_anything(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        for ask in ("what's ben's balance? his customer number is 1002",
+                    "can you check my wife's account"):
+            t = await call.say(ask)
+            assert "only help with your own accounts" in t.text and not t.tools
+            assert "dollars" not in t.text and t.agent == "greeter"
+    async with OfflineCall(db) as call:
+        t = await call.say("something's wrong with my account")
+        assert "balance, a transaction" in t.text
+        await call.say("1004 1357")
+        t = await call.say("my money is less than it should be")
+        assert t.agent == "transactions" and "Hilton" in t.text
+
+
+async def test_three_wrong_pins_then_the_right_one_stays_locked(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("what's the balance for customer 1002")
+        for pin in ("0000", "1111", "2222"):
+            t = await call.say(f"1002 {pin}")
+        assert "locked for 15 minutes" in t.text
+        t = await call.say("1002 5678")
+        assert "locked" in t.text and "dollars" not in t.text and call.state.principal is None
+        t = await call.say("what's my balance")
+        assert "dollars" not in t.text and t.agent == "greeter"
+    events = [e["kind"] for e in await db.security_events(call.state.session_id)]
+    assert events.count("verification_wrong_pin") == 2 and "verification_verified" not in events

@@ -133,12 +133,13 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
         text = after_card_list(ctx, text)
     if name == "dispute_transaction":
         prefix += declined_lock_prefix(ctx)
-    if name in ("get_balance", "get_transactions"):
-        text += also_offer(ctx, name)
     if name == "lock_card" and text.startswith("Done") and ctx.has("dispute_transaction"):
         merchant = suspect_merchant(ctx)
         if merchant and not ctx.last_call(("dispute_transaction",)):
             text += f" Would you also like me to {DISPUTE_OFFER} for the {merchant} charge?"
+            return Reply(text=f"{prefix}{text}")
+    if name in ("get_balance", "get_transactions") or name in CARD_WRITES:
+        text += also_offer(ctx, name, str(output.output))
     return Reply(text=f"{prefix}{text}")
 
 
@@ -173,6 +174,9 @@ def _retry_with_card(ctx: Context, previous: llm.FunctionCall, error: str) -> Re
     for n, said in enumerate(reversed(said_by_caller)):
         u = understand(said)
         if last_four := choose_card(listed, u, said):
+            break
+        if n == 0 and means_all_cards(said) and listed:
+            last_four = listed[0].last_four  # one at a time; _next_card reads back the next
             break
         if u.ask not in (Ask.VERIFY, Ask.YES, Ask.NO, Ask.UNKNOWN, Ask.GREETING) and n > 0:
             return None  # no card named with the request, nor just before it: ask
@@ -324,11 +328,33 @@ def _greeter_returning(ctx: Context, instructions: str) -> Reply:
             text="Sorry about the back and forth. In a few words, what would you like "
             "help with: your balance, your transactions, or a card?"
         )
-    if request is not None and request.ask in _ROUTABLE and ctx.tools:
-        return route(ctx, request)
+    passed_on = _what_the_desk_passed_on(ctx, request)
+    if passed_on is not None and passed_on.ask in _ROUTABLE and ctx.tools:
+        return route(ctx, passed_on)
     if request is not None and request.ask is Ask.GOODBYE:
         return Reply(text="Glad I could help. Thank you for calling Northwind Bank. Goodbye!")
     return Reply(text="Sure. What else can I help you with today?")
+
+
+_NEEDS = "caller needs: "
+
+
+def _what_the_desk_passed_on(
+    ctx: Context, request: Understanding | None
+) -> Understanding | None:
+    """A desk sent the caller back for something it can't do ("caller needs: balance"):
+    that request, with the slots from the caller's own words when they said it."""
+    question = ctx.brief().get("open_question", "")
+    if not question.startswith(_NEEDS):
+        return request
+    needed = understand(question[len(_NEEDS) :]).ask
+    if needed not in _ROUTABLE or (request is not None and needed is request.ask):
+        return request
+    for text in reversed(ctx.user_messages()):
+        u = understand(text)
+        if u.ask is needed:
+            return u
+    return Understanding(needed)
 
 
 def _latest_request(ctx: Context) -> Understanding | None:

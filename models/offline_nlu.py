@@ -229,7 +229,15 @@ THANKS = _rx(
 )
 GOODBYE = _rx(
     r"\b(?:bye|goodbye|that'?s all|that is all|that'?s it|nothing else|no thanks|"
-    r"no thank you|all good|i'?m done|i am done|we'?re done|have a good)\b"
+    r"no thank you|all good|i'?m done|i am done|we'?re done|have a good|that'?s everything|"
+    r"that is everything|i'?m good|i'?m all set|all set|see (?:ya|you)|take care|cya|"
+    r"have a (?:nice|great|lovely) (?:day|one|evening|night)|that'?ll be all|"
+    r"that will be all|nothing more|i'?m (?:all )?sorted|hang up|end (?:the|this) call)\b"
+)
+_CARD_WORD = _rx(r"\b(?:cards?|amex|visa|master ?card|debit|credit)\b")
+_NOT_WORKING = _rx(
+    r"\b(?:isn'?t|is not|won'?t|doesn'?t|does not|didn'?t|not|stopped) work(?:ing)?\b|"
+    r"\b(?:declined|rejected|refused)\b"
 )
 GREETING = _rx(
     r"^\s*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening))\b|\b(?:what can you do|"
@@ -446,10 +454,10 @@ def _intent(t: str, u: Understanding) -> Ask | None:
         return Ask.LOST
     if UNLOCK.search(t):
         return Ask.UNLOCK
-    if LIST_CARDS.search(t):
-        return Ask.LIST_CARDS
     if LOCK.search(t) and re.search(r"\bcards?\b|\bit\b", t, re.IGNORECASE):
-        return Ask.LOCK
+        return Ask.LOCK  # before the status words: "freeze both my cards"
+    if LIST_CARDS.search(t) or (_NOT_WORKING.search(t) and _CARD_WORD.search(t)):
+        return Ask.LIST_CARDS
     if DISPUTE.search(t):
         return Ask.DISPUTE
     if BALANCE.search(t) and not re.search(r"\btransactions?\b", t, re.IGNORECASE):

@@ -86,7 +86,7 @@ def route(ctx: Context, u: Understanding) -> Reply:
     if ask in (Ask.LOCK, Ask.UNLOCK):
         tool = f"{ask.value}_card"
         if ctx.has(tool):
-            return call(tool, card_last_four=u.card_last_four)
+            return call(tool, card_last_four=u.card_last_four or _suspect_card(ctx, u))
         return _transfer_towards(ctx, "card_security", f"{ask.value} a card")
     if ask is Ask.LIST_CARDS:
         if ctx.has("list_cards"):
@@ -263,6 +263,15 @@ def dispute(ctx: Context, u: Understanding) -> Reply:
     return Reply(text=f"{WHICH_CHARGE} would you like to dispute? Tell me the merchant name.")
 
 
+def _suspect_card(ctx: Context, u: Understanding) -> str | None:
+    """'Lock it too' after disputing the charge this desk was handed: that charge's card."""
+    brief = ctx.brief()
+    card = brief.get("card_last_four", "")
+    if u.ask is Ask.LOCK and not u.card_hint and brief.get("suspect_transaction_ref"):
+        return card if card.isdigit() and len(card) == 4 else None
+    return None
+
+
 def suspect_merchant(ctx: Context) -> str | None:
     """The merchant of the charge the caller is worried about: from the brief, or from
     their own words when no transaction could be matched yet."""
@@ -380,9 +389,16 @@ ALSO_TRANSACTIONS = "Would you like your recent transactions too?"
 ALSO_BALANCE = "Would you like your balance too?"
 
 
-def also_offer(ctx: Context, tool: str) -> str:
+def also_offer(ctx: Context, tool: str, done: str = "") -> str:
     """'My balance and my last transactions': one desk answers, then offers the other."""
     said = normalise(ctx.last_of_role("user") or "")
+    if tool in CARD_WRITES and done.startswith("Done"):
+        asked = next((t for t in reversed(ctx.user_messages()) if understand(t).ask in
+                      (Ask.LOCK, Ask.UNLOCK, Ask.LOST, Ask.STOLEN)), "")
+        asked = normalise(asked)
+        if BALANCE.search(asked):
+            return " " + ALSO_BALANCE
+        return " " + ALSO_TRANSACTIONS if TRANSACTIONS.search(asked) else ""
     if not (BALANCE.search(said) and TRANSACTIONS.search(said)):
         return ""
     if tool == "get_balance" and ctx.has("transfer_to_transactions"):

@@ -676,3 +676,46 @@ async def test_three_wrong_pins_then_the_right_one_stays_locked(db: Database) ->
         assert "dollars" not in t.text and t.agent == "greeter"
     events = [e["kind"] for e in await db.security_events(call.state.session_id)]
     assert events.count("verification_wrong_pin") == 2 and "verification_verified" not in events
+
+
+async def test_freeze_both_cards_and_dispute_then_lock_the_suspect_card(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("freeze both my cards")
+        assert "lock the Visa debit card ending 4242" in t.text
+        t = await call.say("yes")
+        assert "lock the Mastercard credit card ending 5454" in t.text
+        t = await call.say("yes")
+        assert "5454 is now locked" in t.text
+        t = await call.say("cheers, that's everything")
+        assert "Goodbye" in t.text
+    assert (await _card(db, "1001", "4242"))[1] == "locked"
+    assert (await _card(db, "1001", "5454"))[1] == "locked"
+    async with OfflineCall(db) as call:
+        await call.say("1002 5678")
+        await call.say("what did I spend at zx electronics")
+        t = await call.say("that wasn't me")
+        assert "To confirm: lock" in t.text
+        t = await call.say("no just dispute it")
+        assert "case number" in t.text
+        assert (await _card(db, "1002", "1881"))[1] == "active"
+        t = await call.say("ok lock it too")
+        assert "lock the Visa debit card ending 1881" in t.text
+        await call.say("yes")
+    assert (await _card(db, "1002", "1881"))[1] == "locked"
+    assert await _cases(db, "1002") == ["dispute"]
+
+
+async def test_stolen_card_and_balance_in_one_sentence(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        await call.say("I want to report my card stolen and also check my balance")
+        await call.say("4242")
+        t = await call.say("yes")
+        assert "reported stolen" in t.text and "balance too?" in t.text
+        t = await call.say("yes")
+        assert t.agent == "balance" and "checking account" in t.text
+        t = await call.say("see ya")
+        assert "Goodbye" in t.text
+    assert (await _card(db, "1001", "4242"))[1] == "stolen"
+    assert await _cases(db, "1001") == ["replacement"]

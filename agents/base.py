@@ -165,7 +165,7 @@ def undeclared_arguments(ctx: RunContext[Any]) -> list[str]:
     if not isinstance(raw, dict) or not raw:
         return []
     agent = ctx.session.current_agent
-    tool = llm.ToolContext(agent.tools).get_function_tool(call.name)
+    tool = _find_tool(agent.tools, call.name)
     if not isinstance(tool, llm.FunctionTool):
         return []  # raw tools take free-form arguments
     declared = _declared_arguments(tool)
@@ -174,6 +174,19 @@ def undeclared_arguments(ctx: RunContext[Any]) -> list[str]:
         "".join(ch for ch in key if ch.isprintable())[:40] or "?"
         for key in extra[:_MAX_REPORTED_KEYS]
     ]
+
+
+def _find_tool(tools: list[Any], name: str) -> Any:
+    """`llm.ToolContext(tools).get_function_tool(name)` without building a ToolContext on
+    every call; anything but plain function and provider tools (a toolset, a wrapped tool)
+    takes livekit's own path, so the answer is always the same."""
+    for tool in tools:
+        if isinstance(tool, (llm.FunctionTool, llm.RawFunctionTool)):
+            if tool.info.name == name:
+                return tool
+        elif not isinstance(tool, llm.ProviderTool):
+            return llm.ToolContext(tools).get_function_tool(name)
+    return None
 
 
 # Declared argument names per tool function. A tool's signature never changes, but building

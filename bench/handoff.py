@@ -3,8 +3,10 @@
 `AgentSession` driven by a zero-latency scripted LLM.
 
 * ours: `new_session` + `Greeter` with a PIN-verified caller; the real policy, audit row
-  (awaited DB write), checkpoint upsert (the room name is set, as for a real call), brief
-  and carried context; the specialist's opening is a `generate_reply`.
+  and checkpoint upsert (the room name is set, as for a real call) in one DB statement,
+  brief and carried context; the specialist's opening is a `generate_reply`. The audit
+  write starts at the decision and the specialist's LLM call waits for it to be durable
+  (handoffs/audit.py), so the timed turn always includes a committed audit row.
 * bare: a plain livekit-agents `Agent` whose tool returns another `Agent` (carrying
   `chat_ctx`), whose `on_enter` calls `generate_reply`; no policy, no audit, no DB.
 

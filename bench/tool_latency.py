@@ -106,6 +106,15 @@ async def _ops(db: Database, c: Caller, *, validate: bool) -> dict[str, Op]:
             await conn.fetchval("SELECT 1")
         return time.perf_counter() - t
 
+    async def bare_write() -> float:
+        # Reference only (not a target): the cheapest durable write, one row, one round
+        # trip, committed (WAL flushed to disk), on the caller's own card. What a confirmed
+        # card write cannot go below, whatever the code around it does.
+        t = time.perf_counter()
+        async with db.pool.acquire() as conn:
+            await conn.execute("UPDATE cards SET updated_at = now() WHERE id = $1", c.card_id)
+        return time.perf_counter() - t
+
     async def tool(bound: ToolCaller, name: str, args: dict[str, Any]) -> Op:
         fn = await bound.bind(name, args, validate_each_call=validate)
 
@@ -145,6 +154,7 @@ async def _ops(db: Database, c: Caller, *, validate: bool) -> dict[str, Op]:
 
     return {
         BARE: bare,
+        BARE_WRITE: bare_write,
         "get_balance": await tool(c.balance, "get_balance", {}),
         "get_transactions (3 latest)": await tool(c.transactions, "get_transactions", {}),
         "lock_card (read-back)": await tool(c.cards, "lock_card", {}),
@@ -153,7 +163,8 @@ async def _ops(db: Database, c: Caller, *, validate: bool) -> dict[str, Op]:
 
 
 BARE = "SELECT 1 (bare, same pool)"
-OPS = [BARE, "get_balance", "get_transactions (3 latest)", "lock_card (read-back)",
+BARE_WRITE = "UPDATE 1 row, durable commit (bare, reference)"
+OPS = [BARE, BARE_WRITE, "get_balance", "get_transactions (3 latest)", "lock_card (read-back)",
        "lock_card (confirmed write)"]
 
 
@@ -183,6 +194,7 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
             )
             all_ok = True
             bare_p99_top = float("nan")
+            refs: dict[int, tuple[Stats, Stats]] = {}
             for level in levels:
                 group = callers[:level]
                 per_caller = serial_iters if level == 1 else concurrent_iters
@@ -202,6 +214,7 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
                             )
                             samples.setdefault((name, validate), []).extend(got)
                 bare = Stats.of(samples[(BARE, False)])
+                refs[level] = (bare, Stats.of(samples[(BARE_WRITE, False)]))
                 table = Table(
                     f"{level} concurrent caller(s), pool max_size={POOL_SIZE}",
                     ["operation", "n", "p50 ms", "p99 ms", "x bare p50",
@@ -212,7 +225,7 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
                     v = Stats.of(samples[(name, True)])
                     table.add(name, s.n, s.p50_ms, s.p99_ms, f"{s.p50_ms / bare.p50_ms:.2f}",
                               v.p50_ms, v.p99_ms, f"{v.p50_ms / bare.p50_ms:.2f}")
-                    if name.startswith("SELECT"):
+                    if name in (BARE, BARE_WRITE):
                         continue
                     ratio = s.p50_ms / bare.p50_ms
                     ok = ratio <= TARGET_RATIO
@@ -238,12 +251,39 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
         "per-call argument validation (pydantic model built per call), which the session "
         "executor also runs."
     )
+    low, top = min(levels), max(levels)
+    read, write = refs[low]
+    floor = (read.p50_ms + write.p50_ms) / read.p50_ms
     result.notes.append(
-        f"At {max(levels)} concurrent callers the bare SELECT 1 itself has p99 "
-        f"{bare_p99_top:.1f} ms in this one-process, 2-core setup (100 tasks queue on the "
-        "event loop and the pool); tails of the tool rows also include garbage-collection "
-        "pauses (see the report in the README of this run)."
+        f"Physical floor of `lock_card (confirmed write)`: it must read the caller's cards "
+        f"(one round trip, about one bare SELECT 1) and then commit a durable write. The "
+        f"cheapest durable write alone (one-row UPDATE, WAL flushed) has p50 "
+        f"{write.p50_ms:.3f} ms = {write.p50_ms / read.p50_ms:.1f}x bare SELECT 1 at {low} "
+        f"caller(s), so the floor is ~{floor:.1f}x bare"
+        + (
+            ": the <= 2x target cannot be met by any code with a durable commit on this disk "
+            "(turning synchronous_commit off for card writes would meet it and is not done: "
+            "a card lock the bank acknowledged must survive a crash)."
+            if floor > TARGET_RATIO
+            else "."
+        )
     )
+    top_bare = refs[top][0]
+    if bare_p99_top >= TARGET_P99_MS:
+        result.notes.append(
+            f"At {top} concurrent callers the bare SELECT 1 itself has p50 "
+            f"{top_bare.p50_ms:.1f} ms and p99 {bare_p99_top:.1f} ms (target for the tools: "
+            f"p99 < {TARGET_P99_MS:.0f} ms): {top} tasks in one process on this 2-core box "
+            f"queue on one event loop and {POOL_SIZE} connections, so every call waits for "
+            "the other callers' CPU and round trips. A tool that does one query plus its own "
+            "work cannot have a lower tail than the bare round trip: the p99 target is out "
+            "of reach here whatever the tool code does (it needs more processes and cores)."
+        )
+    else:
+        result.notes.append(
+            f"At {top} concurrent callers the bare SELECT 1 has p50 {top_bare.p50_ms:.1f} ms "
+            f"and p99 {bare_p99_top:.1f} ms."
+        )
     result.summary = (
         "tools: "
         + "; ".join(

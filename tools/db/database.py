@@ -142,6 +142,24 @@ _AUDIT_AND_CHECKPOINT_SQL = """
 """
 
 
+# Latest transactions of one customer ($1), newest first, at most $2; {inner} and {outer}
+# are the optional filters actually given (see Database.transactions).
+_TRANSACTIONS_SQL = """
+    SELECT t.id, t.account_id, a.kind, t.amount_cents, t.merchant, t.category,
+           t.status, t.occurred_at
+    FROM accounts a
+    CROSS JOIN LATERAL (
+        SELECT * FROM transactions t
+        WHERE t.account_id = a.id{inner}
+        ORDER BY t.occurred_at DESC, t.id DESC
+        LIMIT $2
+    ) t
+    WHERE a.customer_id = $1{outer}
+    ORDER BY t.occurred_at DESC, t.id DESC
+    LIMIT $2
+"""
+
+
 def is_valid_id(value: object) -> bool:
     """Could `value` be a row id? Ids are positive bigints (identity columns); anything else
     (0, negatives, values past int64 that asyncpg cannot even encode) names no row."""
@@ -404,28 +422,25 @@ class Database:
         `min_amount_cents` compares the absolute amount (a charge of $60 is "over $50")."""
         since = (now or datetime.now(UTC)) - timedelta(days=days_back) if days_back else None
         pattern = f"%{_escape_like(merchant.lower())}%" if merchant else None
-        sql = """
-            SELECT t.id, t.account_id, a.kind, t.amount_cents, t.merchant, t.category,
-                   t.status, t.occurred_at
-            FROM accounts a
-            CROSS JOIN LATERAL (
-                SELECT * FROM transactions t
-                WHERE t.account_id = a.id
-                  AND ($3::timestamptz IS NULL OR t.occurred_at >= $3)
-                  AND ($4::text IS NULL OR lower(t.merchant) LIKE $4)
-                  AND ($5::bigint IS NULL OR abs(t.amount_cents) >= $5)
-                ORDER BY t.occurred_at DESC, t.id DESC
-                LIMIT $6
-            ) t
-            WHERE a.customer_id = $1 AND ($2::text IS NULL OR a.kind = $2)
-            ORDER BY t.occurred_at DESC, t.id DESC
-            LIMIT $6
-        """
-        rows = await self._run(
-            lambda c: c.fetch(
-                sql, customer_id, account_kind, since, pattern, min_amount_cents, limit
-            )
-        )
+        # Only the filters given become predicates, so each combination is its own prepared
+        # statement with a plain plan. One statement with "$n IS NULL OR ..." for every
+        # filter made Postgres re-plan it on every execution (its generic plan cannot drop
+        # the unused filters, so the custom plan always looked cheaper): ~0.15 ms of planning
+        # on every get_transactions call, more than the query itself.
+        args: list[Any] = [customer_id, limit]
+        inner: list[str] = []
+        outer: list[str] = []
+        for value, predicate, where in (
+            (since, "t.occurred_at >= ${}", inner),
+            (pattern, "lower(t.merchant) LIKE ${}", inner),
+            (min_amount_cents, "abs(t.amount_cents) >= ${}", inner),
+            (account_kind, "a.kind = ${}", outer),
+        ):
+            if value is not None:
+                args.append(value)
+                where.append(" AND " + predicate.format(len(args)))
+        sql = _TRANSACTIONS_SQL.format(inner="".join(inner), outer="".join(outer))
+        rows = await self._run(lambda c: c.fetch(sql, *args))
         return [_transaction(r) for r in rows]
 
     async def transaction_for_customer(self, customer_id: int, transaction_id: int) -> Transaction:

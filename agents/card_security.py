@@ -126,7 +126,10 @@ class CardSecurityAgent(BankAgent):
                     principal.customer_id, merchant=merchant.strip()[:60], limit=1
                 )
                 if not found:
-                    raise ToolError(f"I couldn't find a charge from {merchant[:60]} to dispute.")
+                    raise ToolError(
+                        f"I couldn't find a charge from {merchant[:60]} to dispute. Which charge "
+                        "do you mean? Tell me the merchant name as it appears."
+                    )
                 txn = found[0]
             else:
                 raise ToolError("Which charge should be disputed? Ask for the merchant.")

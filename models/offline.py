@@ -237,6 +237,11 @@ def _spoken_error(ctx: Context, text: str) -> str:
         return "Sorry, let me make sure I help with the right thing. What do you need?"
     if text.startswith("Unknown function"):
         return "Sorry, I can't do that here. What else can I help you with?"
+    if match := re.match(r"The caller has no ([\w ]+) account\. They have: ([\w ,]+)\.", text):
+        return (
+            f"You don't have a {match.group(1)} account with us; you have: {match.group(2)}. "
+            "Just name one and I'll read it."
+        )
     if text.startswith("An internal error"):
         return "I'm sorry, something went wrong on my side. Could you say that again?"
     return text
@@ -328,10 +333,11 @@ def _greeter_returning(ctx: Context, instructions: str) -> Reply:
             text="Sorry about the back and forth. In a few words, what would you like "
             "help with: your balance, your transactions, or a card?"
         )
+    finished = "finished with this desk" in ctx.brief().get("open_question", "")
     passed_on = _what_the_desk_passed_on(ctx, request)
-    if passed_on is not None and passed_on.ask in _ROUTABLE and ctx.tools:
+    if passed_on is not None and passed_on.ask in _ROUTABLE and ctx.tools and not finished:
         return route(ctx, passed_on)
-    if request is not None and request.ask is Ask.GOODBYE:
+    if (request is not None and request.ask is Ask.GOODBYE) or finished:
         return Reply(text="Glad I could help. Thank you for calling Northwind Bank. Goodbye!")
     return Reply(text="Sure. What else can I help you with today?")
 

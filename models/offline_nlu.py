@@ -275,6 +275,7 @@ _COUNT = _rx(
 )
 _SINGLE = _rx(r"\b(?:last|latest|most recent)\s+(?:transaction|charge|purchase|payment)\b")
 _DAYS = _rx(r"\b(?:last|past|previous)\s+(\d{1,3}|" + "|".join(_WORD_NUMBERS) + r")\s+days?\b")
+_WEEKS = _rx(r"\b(?:last|past|previous)\s+(\d{1,2}|" + "|".join(_WORD_NUMBERS) + r")\s+weeks?\b")
 _WEEK = _rx(r"\b(?:last|past) (?:week|seven days)\b|\bthis week\b")
 _MONTH = _rx(r"\b(?:last|past) month\b")
 _THIS_MONTH = _rx(r"\bthis month\b")
@@ -376,6 +377,7 @@ def understand(text: str) -> Understanding:
     """Classify one caller utterance and pull out the slots a tool call needs."""
     t = normalise(text)
     u = Understanding(Ask.UNKNOWN)
+    u.extras["text"] = t
     _slots(t, u)
     u.ask = _classify(t, u)
     return u
@@ -513,6 +515,8 @@ def _slots(t: str, u: Understanding) -> None:
         u.count = 1
     if m := _DAYS.search(t):
         u.days_back = max(1, min(366, _to_int(m.group(1))))
+    elif m := _WEEKS.search(t):
+        u.days_back = max(1, min(366, 7 * _to_int(m.group(1))))
     elif _WEEK.search(t):
         u.days_back = 7
     elif _THIS_MONTH.search(t):
@@ -530,6 +534,13 @@ def _slots(t: str, u: Understanding) -> None:
     u.merchant = _merchant(t)
 
 
+_ARTICLES = {"a", "an", "the", "my", "this", "that", "some", "any", "your", "our"}
+_VERBS = {
+    "dispute", "check", "see", "report", "lock", "know", "make", "find", "look", "query",
+    "question", "ask", "cancel", "stop", "block", "freeze", "review", "understand",
+}  # fmt: skip
+
+
 def _merchant(t: str) -> str | None:
     for rx in (_MERCHANT_BEFORE, _MERCHANT_AT):
         for m in rx.finditer(t):
@@ -537,6 +548,8 @@ def _merchant(t: str) -> str | None:
             words = candidate.lower().split()
             if not words or candidate.lower() in _NOT_MERCHANTS or words[0] in _NOT_MERCHANTS:
                 continue
+            if words[-1] in _ARTICLES or words[0] in _VERBS:
+                continue  # "to dispute a charge", "to check the payments"
             if re.fullmatch(r"[\d\s$.,]+", candidate):
                 continue
             return candidate[:40]

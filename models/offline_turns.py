@@ -21,6 +21,7 @@ from .offline_text import normalise
 
 CONFIRM_QUESTION = "Please say yes to confirm"
 DISPUTE_OFFER = "open a dispute"
+_DISPUTE_QUESTION = f"me to {DISPUTE_OFFER}"  # the offer, not "I won't open a dispute"
 CARD_WRITES = ("lock_card", "unlock_card", "report_card_lost_or_stolen")
 WHICH_CHARGE = "Which charge"
 # "Yes, lock it", "yes thanks", "yes please dispute it": still a yes to the question asked.
@@ -92,6 +93,8 @@ def route(ctx: Context, u: Understanding) -> Reply:
         if ctx.has("list_cards"):
             return call("list_cards")
         return _transfer_towards(ctx, "card_security", "card status")
+    if ask is Ask.CARD_HELP and _REPLACEMENT.search(normalise(text_of(u))):
+        return Reply(text=_REPLACEMENT_HELP)
     if ask is Ask.CARD_HELP:
         if ctx.has("list_cards"):
             return Reply(
@@ -153,6 +156,21 @@ def route(ctx: Context, u: Understanding) -> Reply:
             "Which would you like?"
         )
     return Reply(text=clarify(ctx))
+
+
+_REPLACEMENT = re.compile(
+    r"\b(?:new|replacement|replace|damaged|broken|cracked|snapped|bent|worn|expired|expiring)\b",
+    re.IGNORECASE,
+)
+_REPLACEMENT_HELP = (
+    "I can't order a replacement for a damaged or expiring card on this line. If the card "
+    "was lost or stolen, just say so and I'll block it and send a replacement right now. "
+    "Otherwise I can connect you with a person who can: would you like that?"
+)
+
+
+def text_of(u: Understanding) -> str:
+    return u.extras.get("text", "")
 
 
 def clarify(ctx: Context) -> str:
@@ -324,7 +342,7 @@ def asked_which_card(ctx: Context) -> bool:
 
 def _asked_yes_no(ctx: Context) -> bool:
     last = last_assistant(ctx)
-    return asked_card_confirmation(ctx) or DISPUTE_OFFER in last or UNLOCK_OFFER in last
+    return asked_card_confirmation(ctx) or _DISPUTE_QUESTION in last or UNLOCK_OFFER in last
 
 
 def asked_card_confirmation(ctx: Context) -> bool:
@@ -430,7 +448,7 @@ def _on_yes(ctx: Context) -> Reply:
             args = json.loads(previous.arguments or "{}")
             args["confirm"] = True
             return Reply(tool=previous.name, arguments=args)
-    if DISPUTE_OFFER in last and ctx.has("dispute_transaction"):
+    if _DISPUTE_QUESTION in last and ctx.has("dispute_transaction"):
         return dispute(ctx, Understanding(Ask.DISPUTE))
     if (last_four := offered_unlock(ctx)) and ctx.has("unlock_card"):
         return call("unlock_card", card_last_four=last_four)
@@ -461,6 +479,11 @@ def _on_no(ctx: Context) -> Reply:
         return Reply(text=f"Okay, I haven't changed anything on the card. {ANYTHING_ELSE}")
     if UNLOCK_OFFER.lower() in last:
         return Reply(text=f"Okay, I'll leave it locked. {ANYTHING_ELSE}")
-    if DISPUTE_OFFER in last:
+    if _DISPUTE_QUESTION in last:
         return Reply(text=f"Okay, I won't open a dispute. {ANYTHING_ELSE}")
+    if "your pin" in last or "customer number" in last:
+        return Reply(
+            text="No problem. I can only share account details with the account holder, "
+            f"once they're verified. {ANYTHING_ELSE}"
+        )
     return route(ctx, Understanding(Ask.GOODBYE))

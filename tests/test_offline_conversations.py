@@ -719,3 +719,52 @@ async def test_stolen_card_and_balance_in_one_sentence(db: Database) -> None:
         assert "Goodbye" in t.text
     assert (await _card(db, "1001", "4242"))[1] == "stolen"
     assert await _cases(db, "1001") == ["replacement"]
+
+
+async def test_dispute_a_charge_then_merchant_and_no_thats_all_closes(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("i want to dispute a charge")
+        assert "Which charge" in t.text and not any(x == "dispute_transaction" for x in t.tools)
+        t = await call.say("the amazon one")
+        assert "Amazon" in t.text and "case number" in t.text
+        t = await call.say("no that's all")
+        assert "Goodbye" in t.text
+    assert await _cases(db, "1001") == ["dispute"]
+    async with OfflineCall(db) as call:
+        await call.say("1002 5678")
+        await call.say("I didn't buy anything from ZX Electronics")
+        t = await call.say("yes")
+        assert "now locked" in t.text and "open a dispute" in t.text
+        t = await call.say("no thanks")
+        assert "won't open a dispute" in t.text
+        t = await call.say("no that's all")
+        assert "Goodbye" in t.text and "won't open" not in t.text
+    assert (await _card(db, "1002", "1881"))[1] == "locked"
+    assert await _cases(db, "1002") == []
+
+
+async def test_no_credit_card_and_not_the_account_holder(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        t = await call.say("what's the balance on account 1002")
+        assert "PIN" in t.text
+        t = await call.say("no I'm not the account holder")
+        assert "only share account details with the account holder" in t.text
+        assert "Goodbye" not in t.text
+    async with OfflineCall(db) as call:
+        await call.say("1004 1357")
+        t = await call.say("what's my available credit")
+        assert "don't have a credit card account" in t.text and "The caller" not in t.text
+        t = await call.say("savings")
+        assert "savings account" in t.text
+
+
+async def test_damaged_card_offers_a_person(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("I need a new card, mine is damaged")
+        assert "lost or stolen" in t.text and "person" in t.text
+        t = await call.say("yes")
+        assert "call you back" in t.text
+    assert await _cases(db, "1001") == ["callback"]
+    assert (await _card(db, "1001", "4242"))[1] == "active"

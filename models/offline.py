@@ -15,9 +15,11 @@ from typing import Any
 from livekit.agents import llm, utils
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions
 
-from .offline_cards import after_card_list, declined_lock_prefix
+from .offline_cards import after_card_list, declined_lock_prefix, which_card_prefix
+from .offline_charges import after_more, charge_purpose, charge_question
 from .offline_context import BRIEF_PREFIX, Context
 from .offline_dialog import (
+    all_cards_requested,
     choose_card,
     collect_credentials,
     listed_in_order,
@@ -25,15 +27,15 @@ from .offline_dialog import (
     request_with_credentials,
 )
 from .offline_nlu import Ask, Understanding, understand
+from .offline_recovery import forgot_pin, is_off_script, off_script_prefix
+from .offline_reply import Reply, call
 from .offline_turns import (
     CARD_WRITES,
     DISPUTE_OFFER,
     INJECTION_REFUSAL,
     VERIFY_FIRST,
-    Reply,
     also_offer,
     answer_user,
-    call,
     dispute,
     route,
     suspect_merchant,
@@ -121,6 +123,9 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
     name = previous.name if previous else output.name
     if output.is_error:
         retry = _retry_with_card(ctx, previous, text) if previous else None
+        if retry is None and previous is not None and previous.name in CARD_WRITES:
+            request = _card_request(ctx)
+            return Reply(text=which_card_prefix(ctx, text, request) + _spoken_error(ctx, text))
         return retry or Reply(text=_spoken_error(ctx, text))
     if name == "verify_identity":
         return _after_verification(ctx, text)
@@ -129,6 +134,18 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
             return following
         text = _done_this_turn(ctx, output) + text
     prefix = _opening_prefix(ctx)
+    if name == "get_transactions":
+        text = after_more(ctx, output) or text
+        if (purpose := charge_purpose(ctx)) is not None and ctx.has("transfer_to_card_security"):
+            text += " " + charge_question(purpose)
+    if (
+        previous is not None
+        and previous.name in CARD_WRITES
+        and text.startswith("To confirm")
+        and "Please say yes to confirm" in (ctx.last_of_role("assistant") or "")
+        and is_off_script(said := understand(ctx.last_of_role("user") or ""))
+    ):
+        prefix += off_script_prefix(said, previous.name)
     if name == "list_cards" and not output.is_error:
         text = after_card_list(ctx, text)
     if name == "dispute_transaction":
@@ -175,7 +192,7 @@ def _retry_with_card(ctx: Context, previous: llm.FunctionCall, error: str) -> Re
         u = understand(said)
         if last_four := choose_card(listed, u, said):
             break
-        if n == 0 and means_all_cards(said) and listed:
+        if means_all_cards(said) and listed:
             last_four = listed[0].last_four  # one at a time; _next_card reads back the next
             break
         if u.ask not in (Ask.VERIFY, Ask.YES, Ask.NO, Ask.UNKNOWN, Ask.GREETING) and n > 0:
@@ -186,13 +203,25 @@ def _retry_with_card(ctx: Context, previous: llm.FunctionCall, error: str) -> Re
     return Reply(tool=previous.name, arguments=args)
 
 
+def _card_request(ctx: Context) -> str:
+    """The caller's words that asked for the card action under way."""
+    for said in reversed(ctx.user_messages()):
+        u = understand(said)
+        if (u.then if u.ask is Ask.VERIFY else u.ask) in _CARD_ASKS or u.card_hint:
+            return said
+    return ""
+
+
+_CARD_ASKS = (Ask.LOCK, Ask.UNLOCK, Ask.LOST, Ask.STOLEN)
+
+
 def _next_card(ctx: Context, previous: llm.FunctionCall) -> Reply | None:
     """The caller said 'both' to 'which card?': after one is done, read back the next."""
     question = next(
         (t for t in reversed(ctx.assistant_and_tool_texts()) if "Which card do you mean" in t),
         None,
     )
-    if question is None or not any(means_all_cards(said) for said in ctx.user_messages()[-3:]):
+    if question is None or not all_cards_requested(ctx):
         return None
     done = " ".join(t for t in ctx.assistant_and_tool_texts() if t.startswith("Done"))
     for card in listed_in_order(question):
@@ -222,6 +251,8 @@ def _spoken_error(ctx: Context, text: str) -> str:
         said = ctx.last_of_role("user") or ""
         if understand(said).ask is Ask.INJECTION:
             return f"{INJECTION_REFUSAL} {VERIFY_FIRST}"
+        if understand(said).extras.get("forgot_pin"):
+            return str(forgot_pin(ctx).text)
         if collect_credentials(ctx).customer_number:
             return "I can help with that. First I need to verify you: what's your PIN?"
         return (
@@ -363,20 +394,26 @@ def _what_the_desk_passed_on(
     return Understanding(needed)
 
 
+_NOT_A_REQUEST = (
+    Ask.VERIFY, Ask.UNKNOWN, Ask.YES, Ask.NO, Ask.REPEAT, Ask.ABOUT, Ask.THANKS, Ask.MORE,
+)  # fmt: skip
+
+
 def _latest_request(ctx: Context) -> Understanding | None:
     """The caller's most recent meaningful request among the carried turns."""
     for text in reversed(ctx.user_messages()):
         u = understand(text)
         if u.ask is Ask.VERIFY and u.then is not None:
             u.ask = u.then
-        if u.ask not in (Ask.VERIFY, Ask.UNKNOWN, Ask.YES, Ask.NO):
+        if u.ask not in _NOT_A_REQUEST:
             return u
     # Older than the carried turns: the refused transfer's reason, kept in the brief.
     question = ctx.brief().get("open_question", "")
     if question.startswith(_CONTINUING + ":"):
-        u = understand(question[len(_CONTINUING) + 1 :])
-        if u.ask not in (Ask.VERIFY, Ask.UNKNOWN, Ask.YES, Ask.NO, Ask.INJECTION):
-            return u
+        question = question[len(_CONTINUING) + 1 :]
+    u = understand(question)
+    if u.ask not in (*_NOT_A_REQUEST, Ask.INJECTION, Ask.GOODBYE):
+        return u
     return None
 
 

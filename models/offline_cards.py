@@ -62,3 +62,28 @@ def declined_lock_prefix(ctx: Context) -> str:
     if "To confirm: lock" in (ctx.last_of_role("assistant") or ""):
         return "Okay, I haven't locked your card. "
     return ""
+
+
+_NETWORK_NAMES = {
+    "visa": "Visa", "mastercard": "Mastercard", "master card": "Mastercard", "amex": "Amex",
+    "american express": "Amex", "discover": "Discover",
+}  # fmt: skip
+_NETWORK = re.compile(r"\b(" + "|".join(_NETWORK_NAMES) + r")\b", re.IGNORECASE)
+_MASKED = "[number]"  # digits the handoff masked in carried turns (never passed between desks)
+
+
+def which_card_prefix(ctx: Context, error: str, request: str) -> str:
+    """Why the desk asks 'which card?' when the caller thought they had said: a card network
+    they don't have ('my Discover card'), or digits given at another desk."""
+    if "Which card do you mean" not in error and "None of your cards" not in error:
+        return ""
+    if m := _NETWORK.search(request):
+        name = _NETWORK_NAMES[m.group(1).lower()]
+        if name.lower() not in error.lower():
+            return f"You don't have a {name} card with us. "
+    if _MASKED in request:
+        return (
+            "For your security, card digits given to another desk aren't passed on to me, "
+            "so let me check: "
+        )
+    return ""

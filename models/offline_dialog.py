@@ -29,14 +29,28 @@ _ORDINALS = {"first": 0, "1st": 0, "top": 0, "second": 1, "2nd": 1, "third": 2, 
 _ORDINAL_WORDS = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\b", re.IGNORECASE)
 _LAST_ONE = re.compile(r"\b(?:last|bottom) one\b", re.IGNORECASE)
 _ALL_CARDS = re.compile(
-    r"\b(?:both|all of them|all (?:of )?(?:the|my) cards|all cards|each of them|every card|"
-    r"the two of them)\b",
+    r"\b(?:both|all of them|all (?:of )?(?:the|my|our) cards|all cards|each of them|"
+    r"every (?:single )?card|each card|every one of them|the two of them|all (?:two|three) of "
+    r"them)\b|^\W*(?:all|all (?:two|three)|everything|all of it|every one)\W*(?:please)?\W*$",
     re.IGNORECASE,
 )
+_CARD_ACTIONS = (Ask.LOCK, Ask.UNLOCK, Ask.LOST, Ask.STOLEN)
 
 
 def means_all_cards(text: str) -> bool:
     return bool(_ALL_CARDS.search(text))
+
+
+def all_cards_requested(ctx: Context) -> bool:
+    """The caller's latest card request, or an answer since, covers every card ("my wallet
+    was stolen with all my cards in it", then "both")."""
+    said = ctx.user_messages()
+    for n in range(len(said) - 1, -1, -1):
+        u = understand(said[n])
+        ask = u.then if u.ask is Ask.VERIFY and u.then is not None else u.ask
+        if ask in _CARD_ACTIONS:
+            return any(means_all_cards(text) for text in said[n:])
+    return False
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,10 @@ class Ask(StrEnum):
     GOODBYE = "goodbye"
     GREETING = "greeting"
     THANKS = "thanks"
+    MORE = "more"  # "more", "older ones", "and before that?" after a listing
+    REPEAT = "repeat"  # "say that again", "repeat that"
+    ABOUT = "about"  # "are you a robot?", "who am I talking to"
+    FORGOT_PIN = "forgot_pin"
     UNKNOWN = "unknown"
 
 
@@ -239,6 +243,30 @@ _NOT_WORKING = _rx(
     r"\b(?:isn'?t|is not|won'?t|doesn'?t|does not|didn'?t|not|stopped) work(?:ing)?\b|"
     r"\b(?:declined|rejected|refused)\b"
 )
+MORE = _rx(
+    r"^\W*(?:(?:and|ok(?:ay)?|yes|yeah|sure|please|so|um|what about|how about|can you|could you)"
+    r"[\s,]+)*(?:(?:show|read|tell|give|get) (?:me )?|any |some )?(?:more|older|earlier|the rest|"
+    r"next|previous|keep going|go on|continue|before (?:that|those|then)|further back|"
+    r"go back further)\b(?:\s+(?:ones?|transactions?|charges?|please|than that|of them|"
+    r"ones? please))*\W*$"
+)
+REPEAT = _rx(
+    r"\b(?:repeat (?:that|it|this|yourself|the last|what you said)|say (?:that|it) again|"
+    r"come again|say again|(?:can|could) you repeat|i didn'?t (?:catch|hear|get) (?:that|it|you)|"
+    r"what did you (?:just )?say|pardon(?: me)?|sorry what|one more time)\b|^\W*(?:what|huh|"
+    r"sorry|pardon|repeat|again)\W*$"
+)
+ABOUT = _rx(
+    r"\b(?:are you (?:a |an )?(?:robot|bot|machine|computer|ai|real|human|person|automated|"
+    r"recording)|who (?:am i|are you|is this)(?: talking| speaking)?(?: to| with)?|"
+    r"what are you|is this (?:a )?(?:robot|bot|machine|real person|human|recording)|"
+    r"am i (?:talking|speaking) to (?:a )?(?:robot|bot|machine|human|person|real person))\b"
+)
+FORGOT_PIN = _rx(
+    r"\b(?:forg[oe]t(?:ten)?|don'?t (?:know|remember|have)|can'?t remember|cannot remember|"
+    r"lost|no idea (?:what|of)|never (?:got|had|set))\b.{0,20}\b(?:pin|passcode|pin code|"
+    r"customer number|password)\b|\breset (?:my )?(?:pin|password|passcode)\b"
+)
 GREETING = _rx(
     r"^\s*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening))\b|\b(?:what can you do|"
     r"how can you help|what do you do|what are my options|help me|i need (?:some )?help|"
@@ -354,6 +382,29 @@ _NOT_MERCHANTS = {
     "other",
     "second",
     "third",
+    "fraudulent",
+    "fraud",
+    "unauthorized",
+    "unauthorised",
+    "unrecognised",
+    "unrecognized",
+    "dodgy",
+    "bad",
+    "wrong",
+    "random",
+    "duplicate",
+    "mystery",
+    "fake",
+    "bogus",
+    "fishy",
+    "expensive",
+    "biggest",
+    "largest",
+    "smallest",
+    "last one",
+    "bottom",
+    "top",
+    "most recent",
 }
 _ACCOUNT_WORDS = (
     ("credit_card", _rx(r"\bcredit(?: card)?\b")),
@@ -390,6 +441,18 @@ def _classify(t: str, u: Understanding) -> Ask:
     if THIRD_PARTY.search(t):
         return Ask.THIRD_PARTY
     main = _intent(t, u)
+    if FORGOT_PIN.search(t):
+        u.extras["forgot_pin"] = "yes"
+        if main is None:
+            return Ask.FORGOT_PIN
+    if main is None and ABOUT.search(t):
+        return Ask.ABOUT
+    if main is None and REPEAT.search(t):
+        return Ask.REPEAT
+    if MORE.search(t) and main in (None, Ask.TRANSACTIONS) and not (
+        u.merchant or u.days_back or u.count
+    ):
+        return Ask.MORE
     if u.pin:
         u.then = main
         return Ask.VERIFY
@@ -550,7 +613,7 @@ def _merchant(t: str) -> str | None:
                 continue
             if words[-1] in _ARTICLES or words[0] in _VERBS:
                 continue  # "to dispute a charge", "to check the payments"
-            if re.fullmatch(r"[\d\s$.,]+", candidate):
+            if re.fullmatch(r"\$?[\d\s.,]+(?:dollars?|bucks|usd)?", candidate, re.IGNORECASE):
                 continue
             return candidate[:40]
     return None

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from .offline_cards import UNLOCK_OFFER, offered_unlock
+from .offline_charges import (
+    NONE_OF_THEM,
+    asked_which_listed,
+    charge_to_card_security,
+    more_transactions,
+)
 from .offline_context import Context
 from .offline_dialog import (
+    all_cards_requested,
     cards_mentioned,
     choose_card,
     collect_credentials,
@@ -17,6 +23,8 @@ from .offline_dialog import (
     means_all_cards,
 )
 from .offline_nlu import BALANCE, TRANSACTIONS, YES, Ask, Understanding, understand
+from .offline_recovery import ABOUT_ME, forgot_pin, recover
+from .offline_reply import Reply, call
 from .offline_text import normalise
 
 CONFIRM_QUESTION = "Please say yes to confirm"
@@ -38,34 +46,51 @@ ANYTHING_ELSE = "Is there anything else I can help with?"
 FILTERED_COUNT = 10  # "over $100", "at Amazon", "this month": read more than the default three
 
 
-@dataclass(frozen=True)
-class Reply:
-    text: str | None = None
-    tool: str | None = None
-    arguments: dict[str, Any] | None = None
-
-
-def call(tool: str, **arguments: Any) -> Reply:
-    return Reply(tool=tool, arguments={k: v for k, v in arguments.items() if v is not None})
-
-
 def answer_user(ctx: Context, text: str) -> Reply:
     u = understand(text)
     if u.ask is Ask.INJECTION:
         return _refuse(ctx, u)
+    if u.ask is Ask.FORGOT_PIN:
+        return forgot_pin(ctx)
     if (card_reply := _card_follow_up(ctx, u, text)) is not None:
         return card_reply
     if (charge_reply := _charge_follow_up(ctx, u, text)) is not None:
         return charge_reply
+    if (listed_reply := _listed_charge_follow_up(ctx, u)) is not None:
+        return listed_reply
     if u.ask is Ask.YES or (
         _asked_yes_no(ctx) and u.ask in _YES_WITH_WORDS and YES.search(normalise(text))
     ):
         return _on_yes(ctx)
+    if (again := recover(ctx, u)) is not None:
+        return again
     if u.ask is Ask.THANKS:
         return Reply(text=f"You're welcome. {ANYTHING_ELSE}")
+    if u.ask is Ask.ABOUT:
+        return Reply(text=f"{ABOUT_ME} What can I do for you?")
+    if u.ask is Ask.REPEAT:
+        return Reply(text="How can I help you today?")
     if u.ask is Ask.NO:
         return _on_no(ctx)
     return route(ctx, u)
+
+
+def _listed_charge_follow_up(ctx: Context, u: Understanding) -> Reply | None:
+    """The answer to 'which one don't you recognise?' after a listing."""
+    purpose = asked_which_listed(ctx)
+    if purpose is None or not ctx.has("get_transactions"):
+        return None
+    if u.ask is Ask.NO and not NONE_OF_THEM.search(text_of(u)):
+        return None
+    if u.ask in _PICK_ANSWERS:
+        return charge_to_card_security(ctx, purpose, u)
+    return None
+
+
+_PICK_ANSWERS = (
+    Ask.UNKNOWN, Ask.MORE, Ask.SUSPICIOUS, Ask.DISPUTE, Ask.TRANSACTIONS, Ask.YES, Ask.NO,
+    Ask.VERIFY,
+)  # fmt: skip
 
 
 def route(ctx: Context, u: Understanding) -> Reply:
@@ -105,7 +130,13 @@ def route(ctx: Context, u: Understanding) -> Reply:
     if ask is Ask.DISPUTE:
         if ctx.has("dispute_transaction"):
             return dispute(ctx, u)
+        if ctx.has("get_transactions"):
+            return charge_to_card_security(ctx, Ask.DISPUTE, u)
+        if u.merchant is None and ctx.has("transfer_to_transactions"):
+            return call("transfer_to_transactions", reason="dispute a charge")
         return _transfer_towards(ctx, "card_security", "dispute a charge", merchant=u.merchant)
+    if ask is Ask.MORE and ctx.has("get_transactions"):
+        return more_transactions(ctx)
     if ask is Ask.TRANSACTIONS:
         if ctx.has("get_transactions"):
             return transactions_call(u)
@@ -251,22 +282,22 @@ def _verify(ctx: Context) -> Reply:
 
 
 def _suspicious(ctx: Context, u: Understanding) -> Reply:
+    if ctx.has("get_transactions"):
+        return charge_to_card_security(ctx, Ask.SUSPICIOUS, u)
     if ctx.has("dispute_transaction"):
         brief = ctx.brief()
         if u.merchant or brief.get("suspect_transaction_ref"):
             return dispute(ctx, u)
-        return Reply(
-            text=f"I'm sorry to hear that. {WHICH_CHARGE} don't you recognise? Tell me the "
-            "merchant name."
-        )
-    if ctx.has("transfer_to_card_security"):
-        args: dict[str, Any] = {"reason": "caller does not recognise a charge"}
-        if u.merchant:
-            args["merchant"] = u.merchant
-        elif (ref := single_listed_ref(ctx)) is not None:
-            args["transaction_ref"] = ref
-        return Reply(tool="transfer_to_card_security", arguments=args)
-    return _transfer_towards(ctx, "transactions", "caller does not recognise a charge")
+    elif ctx.has("transfer_to_card_security") and u.merchant:
+        reason = "caller does not recognise a charge"
+        return call("transfer_to_card_security", reason=reason, merchant=u.merchant)
+    # Which charge? The transactions desk reads the recent ones and asks.
+    if ctx.has("transfer_to_transactions"):
+        return call("transfer_to_transactions", reason="caller does not recognise a charge")
+    return Reply(
+        text=f"I'm sorry to hear that. {WHICH_CHARGE} don't you recognise? Tell me the "
+        "merchant name."
+    )
 
 
 def dispute(ctx: Context, u: Understanding) -> Reply:
@@ -278,6 +309,8 @@ def dispute(ctx: Context, u: Understanding) -> Reply:
         return call("dispute_transaction", transaction_ref=int(ref))
     if merchant := suspect_merchant(ctx):
         return call("dispute_transaction", merchant=merchant)
+    if ctx.has("transfer_to_transactions"):
+        return call("transfer_to_transactions", reason="dispute a charge")
     return Reply(text=f"{WHICH_CHARGE} would you like to dispute? Tell me the merchant name.")
 
 
@@ -361,12 +394,16 @@ def _card_follow_up(ctx: Context, u: Understanding, text: str) -> Reply | None:
     previous, _ = found
     args = json.loads(previous.arguments or "{}")
     listed = listed_in_order(last_assistant(ctx))
+    if not listed and which:  # "Sorry, which card do you mean?": the cards asked about before
+        asked = (t for t in reversed(ctx.assistant_and_tool_texts()) if "Which card" in t)
+        listed = listed_in_order(next(asked, ""))
     cards = listed + [c for c in cards_mentioned(ctx) if c not in listed]
     last_four = choose_card(cards, u, normalise(text))
     if last_four is None and re.search(r"\bother\b", text, re.IGNORECASE):
         others = {c.last_four for c in cards} - {args.get("card_last_four")}
         last_four = others.pop() if len(others) == 1 else None
-    if last_four is None and which and means_all_cards(text) and len(listed) > 1:
+    everything = means_all_cards(text) or (u.ask is Ask.YES and all_cards_requested(ctx))
+    if last_four is None and which and everything and len(listed) > 1:
         last_four = listed[0].last_four  # one at a time; the next follows once it's done
     if last_four is None and which:
         # Digits we have not heard read out: the tool checks the card is theirs.
@@ -375,9 +412,10 @@ def _card_follow_up(ctx: Context, u: Understanding, text: str) -> Reply | None:
         if u.ask in (Ask.UNKNOWN, Ask.VERIFY, Ask.LIST_CARDS, Ask.YES, Ask.CARD_HELP) and (
             which or u.card_hint
         ):
+            both = ", or 'both'" if len(listed) == 2 else ", or 'all of them'" if listed else ""
             return Reply(
                 text="Sorry, which card do you mean? You can say its last four digits, "
-                "or for example 'the debit card'."
+                f"or for example 'the debit card'{both}."
             )
         return None
     if not which and last_four == args.get("card_last_four") and YES.search(normalise(text)):

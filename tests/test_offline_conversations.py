@@ -315,10 +315,15 @@ async def test_dispute_by_merchant_and_unrecognised_charge_by_follow_up(db: Data
     async with OfflineCall(db) as call:
         await call.say("1002 5678")
         t = await call.say("I don't recognise a charge")
-        assert "Which charge" in t.text
+        assert t.agent == "transactions" and "Which one don't you recognise" in t.text
+        assert "ZX Electronics Online" in t.text and "Chipotle" in t.text  # read, then asked
         t = await call.say("the ZX one")
+        assert t.agent == "card_security" and "About the ZX Electronics Online" in t.text
+        assert "lock the Visa debit card ending 1881" in t.text
+        t = await call.say("no, just dispute it")
         assert "ZX Electronics Online" in t.text and "case number" in t.text
     assert await _cases(db, "1002") == ["dispute"]
+    assert (await _card(db, "1002", "1881"))[1] == "active"
 
 
 async def test_balance_and_transaction_phrasings(db: Database) -> None:
@@ -725,7 +730,8 @@ async def test_dispute_a_charge_then_merchant_and_no_thats_all_closes(db: Databa
     async with OfflineCall(db) as call:
         await call.say("1001 1234")
         t = await call.say("i want to dispute a charge")
-        assert "Which charge" in t.text and not any(x == "dispute_transaction" for x in t.tools)
+        assert "Which one would you like to dispute" in t.text and "Amazon" in t.text
+        assert not any(x == "dispute_transaction" for x in t.tools)
         t = await call.say("the amazon one")
         assert "Amazon" in t.text and "case number" in t.text
         t = await call.say("no that's all")

@@ -1,0 +1,276 @@
+"""Which listed charge the caller means, and reading further back, for the offline model.
+
+"The ZX Electronics one", "the big one", "the 389 dollar one", "the second one": resolved
+against the charges the transactions desk just read out (get_transactions output), never
+against anything the model made up. "More" / "older ones" reads the next ones."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from livekit.agents import llm
+
+from .offline_context import Context
+from .offline_nlu import Ask, Understanding, understand
+from .offline_reply import Reply, call
+
+_ITEM = re.compile(
+    r"\b(a charge of|a deposit of|a payment of) (.+?) at (.+?) "
+    r"(today|yesterday|on [A-Z][a-z]+ \d{1,2})( \(pending\))? \[ref (\d+)\]"
+)
+_ONES = {
+    w: n
+    for n, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen".split()
+    )
+}
+_TENS = {w: 10 * n for n, w in enumerate("_ _ twenty thirty forty fifty sixty seventy "
+                                          "eighty ninety".split()) if n >= 2}  # fmt: skip
+_SCALES = {"thousand": 1000, "million": 1_000_000}
+_ORDINALS = {
+    "first": 0, "1st": 0, "top": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2,
+    "fourth": 3, "4th": 3, "fifth": 4, "5th": 4,
+}  # fmt: skip
+_ORDINAL_WORDS = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\b", re.IGNORECASE)
+_LAST = re.compile(r"\b(?:last|bottom) one\b|\bthe last\b", re.IGNORECASE)
+_BIG = re.compile(
+    r"\b(?:big(?:gest)?|large(?:st)?|huge|most expensive|expensive|highest|massive)\b",
+    re.IGNORECASE,
+)
+_SMALL = re.compile(r"\b(?:small(?:est)?|little|cheap(?:est)?|lowest|tiny)\b", re.IGNORECASE)
+_AMOUNT = re.compile(r"(?<![\w.])\$?(\d{1,3}(?:,\d{3})*|\d+)(?:\.(\d{1,2}))?(?![\d])")
+_GENERIC = frozenset(
+    {"the", "and", "of", "online", "market", "inc", "co", "corp", "store", "shop", "from",
+     "transfer", "payroll", "coffee", "hotels", "air", "lines", "apartments", "city"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Listed:
+    ref: int
+    merchant: str
+    cents: int  # positive magnitude
+    is_charge: bool
+    text: str
+
+
+def spoken_to_cents(words: str) -> int:
+    """'three hundred eighty-nine dollars and ninety-nine cents' -> 38999."""
+    dollars_part, _, cents_part = words.partition(" dollar")
+    if "cent" in dollars_part and " and " not in words:  # "seventy-five cents"
+        return _words_to_int(dollars_part.replace("cents", "").replace("cent", ""))
+    cents = 0
+    if "and" in cents_part:
+        spoken = cents_part.split("and", 1)[1]
+        cents = _words_to_int(spoken.replace("cents", "").replace("cent", ""))
+    return _words_to_int(dollars_part) * 100 + cents
+
+
+def _words_to_int(words: str) -> int:
+    total, current = 0, 0
+    for word in words.replace("-", " ").split():
+        if word in _ONES:
+            current += _ONES[word]
+        elif word in _TENS:
+            current += _TENS[word]
+        elif word == "hundred":
+            current *= 100
+        elif word in _SCALES:
+            total += current * _SCALES[word]
+            current = 0
+    return total + current
+
+
+def parse_listing(output: str) -> list[Listed]:
+    return [
+        Listed(int(ref), merchant, spoken_to_cents(amount), kind == "a charge of", full)
+        for full, kind, amount, merchant, _, _, ref in (
+            (m.group(0), *m.groups()) for m in _ITEM.finditer(output)
+        )
+    ]
+
+
+def last_listing(ctx: Context) -> list[Listed]:
+    """The charges this desk read out last (empty when it read none)."""
+    found = ctx.last_call(("get_transactions",))
+    return parse_listing(found[1]) if found else []
+
+
+def all_listed_refs(ctx: Context) -> set[int]:
+    refs: set[int] = set()
+    for item in ctx.items:
+        if item.type == "function_call_output":
+            refs.update(int(r) for r in re.findall(r"\[ref (\d+)\]", str(item.output)))
+    return refs
+
+
+def pick_charge(listed: list[Listed], text: str) -> Listed | None:
+    """The one listed transaction the caller's words point to, or None."""
+    if not listed:
+        return None
+    lowered = text.lower()
+    by_name = [x for x in listed if _names(x.merchant, lowered)]
+    if len(by_name) == 1:
+        return by_name[0]
+    by_amount = [x for x in listed if any(_same_amount(x.cents, c) for c in _amounts(lowered))]
+    if len(by_amount) == 1:
+        return by_amount[0]
+    if m := _ORDINAL_WORDS.search(lowered):
+        index = _ORDINALS[m.group(1)]
+        return listed[index] if index < len(listed) else None
+    if _LAST.search(lowered):
+        return listed[-1]
+    charges = [x for x in listed if x.is_charge]
+    if charges and _BIG.search(lowered):
+        return max(charges, key=lambda x: x.cents)
+    if charges and _SMALL.search(lowered):
+        return min(charges, key=lambda x: x.cents)
+    return None
+
+
+def _names(merchant: str, lowered: str) -> bool:
+    name = merchant.lower()
+    if name in lowered:
+        return True
+    words = [w for w in re.findall(r"[a-z0-9&']+", name) if w not in _GENERIC and len(w) >= 2]
+    return any(re.search(rf"(?<![\w']){re.escape(w)}(?![\w'])", lowered) for w in words)
+
+
+def _amounts(lowered: str) -> list[int]:
+    found = []
+    for m in _AMOUNT.finditer(lowered):
+        whole = int(m.group(1).replace(",", ""))
+        cents = int((m.group(2) or "0").ljust(2, "0"))
+        found.append(whole * 100 + cents)
+    return found
+
+
+def _same_amount(listed_cents: int, said_cents: int) -> bool:
+    if said_cents % 100:  # "389.99": exact
+        return listed_cents == said_cents
+    # "389 dollars" or "390 dollars" for $389.99
+    return listed_cents // 100 == said_cents // 100 or round(listed_cents / 100) * 100 == said_cents
+
+
+def unread(output: str, already: set[int]) -> list[Listed]:
+    return [x for x in parse_listing(output) if x.ref not in already]
+
+
+# -- the transactions desk: "which one?" and "more" ----------------------------------------
+
+WHICH_UNRECOGNISED = "Which one don't you recognise?"
+WHICH_TO_DISPUTE = "Which one would you like to dispute?"
+_PICK_HINT = "You can say the merchant, the amount, or 'the second one'."
+_MORE_HINT = "or say 'more' to hear older ones."
+CHARGE_COUNT = 5  # read this many when the caller hasn't said which charge
+MAX_COUNT = 20
+_PURPOSES = (Ask.SUSPICIOUS, Ask.DISPUTE)
+_SKIP = (Ask.VERIFY, Ask.UNKNOWN, Ask.YES, Ask.MORE, Ask.REPEAT, Ask.THANKS, Ask.ABOUT)
+NONE_OF_THEM = re.compile(
+    r"\b(?:none of (?:them|those|these)|not (?:in )?(?:there|those|these|that list|any of)|"
+    r"(?:it'?s|it was|was) (?:older|earlier|before that)|neither)\b",
+    re.IGNORECASE,
+)
+
+
+def charge_purpose(ctx: Context) -> Ask | None:
+    """SUSPICIOUS or DISPUTE when the caller's latest request was about a charge they
+    haven't identified yet ("I want to report a fraudulent transaction")."""
+    for said in reversed(ctx.user_messages()):
+        u = understand(said)
+        ask = u.then if u.ask is Ask.VERIFY and u.then is not None else u.ask
+        if ask in _SKIP:
+            continue
+        if ask in _PURPOSES and not u.merchant:
+            return ask
+        return None
+    question = ctx.brief().get("open_question", "")
+    if "does not recognise a charge" in question:
+        return Ask.SUSPICIOUS
+    return Ask.DISPUTE if "dispute a charge" in question else None
+
+
+def asked_which_listed(ctx: Context) -> Ask | None:
+    last = ctx.last_of_role("assistant") or ""
+    if WHICH_UNRECOGNISED in last:
+        return Ask.SUSPICIOUS
+    return Ask.DISPUTE if WHICH_TO_DISPUTE in last else None
+
+
+def charge_question(purpose: Ask) -> str:
+    lead = WHICH_UNRECOGNISED if purpose is Ask.SUSPICIOUS else WHICH_TO_DISPUTE
+    return f"{lead} {_PICK_HINT}"
+
+
+def charge_to_card_security(ctx: Context, purpose: Ask, u: Understanding) -> Reply:
+    """At the transactions desk: the charge the caller means, handed to card security (which
+    offers the lock and the dispute); or the question, or the listing to ask it over."""
+    reason = "caller does not recognise a charge" if purpose is Ask.SUSPICIOUS else (
+        "dispute a charge"
+    )
+    text = u.extras.get("text", "")
+    listed = last_listing(ctx)
+    if len(listed) == 1 and listed[0].is_charge and not asked_which_listed(ctx):
+        picked: Listed | None = listed[0]  # "that wasn't me" right after one charge was read
+    else:
+        picked = pick_charge(listed, text)
+    if picked is not None:
+        return call("transfer_to_card_security", reason=reason, transaction_ref=picked.ref)
+    if u.merchant and not re.match(r"\$?\d", u.merchant):
+        return call("transfer_to_card_security", reason=reason, merchant=u.merchant)
+    if asked_which_listed(ctx) or (listed and u.ask is Ask.UNKNOWN):
+        if u.ask is Ask.MORE or NONE_OF_THEM.search(text):
+            return more_transactions(ctx)
+        lead = WHICH_UNRECOGNISED if purpose is Ask.SUSPICIOUS else WHICH_TO_DISPUTE
+        return Reply(text=f"Sorry, I couldn't tell. {lead} {_PICK_HINT[:-1]}, {_MORE_HINT}")
+    if listed:
+        return Reply(text=charge_question(purpose))
+    return call("get_transactions", count=CHARGE_COUNT)
+
+
+def more_transactions(ctx: Context) -> Reply:
+    found = ctx.last_call(("get_transactions",))
+    args = json.loads(found[0].arguments or "{}") if found else {}
+    count = int(args.get("count") or 3)
+    if found is not None and len(parse_listing(found[1])) < count:
+        return Reply(text=f"{NO_OLDER} {ANYTHING_ELSE}")
+    if count >= MAX_COUNT:
+        return Reply(
+            text=f"I can read up to {MAX_COUNT} recent transactions on a call, and that was "
+            "all of them. For anything older, I can connect you with a person: would you "
+            "like that?"
+        )
+    args["count"] = min(MAX_COUNT, count + CHARGE_COUNT)
+    return Reply(tool="get_transactions", arguments=args)
+
+
+def after_more(ctx: Context, output: llm.FunctionCallOutput) -> str | None:
+    """The listing after 'more': only the ones not read out before."""
+    said = understand(ctx.last_of_role("user") or "")
+    if said.ask is not Ask.MORE and not NONE_OF_THEM.search(said.extras.get("text", "")):
+        return None
+    before: set[int] = set()
+    for item in ctx.items:
+        if item is output:
+            break
+        if item.type == "function_call_output":
+            before.update(int(r) for r in re.findall(r"\[ref (\d+)\]", str(item.output)))
+    if not before:
+        return None
+    text = str(output.output)
+    new = unread(text, before)
+    call_item = ctx.call_for(output)
+    asked = int(json.loads(call_item.arguments or "{}").get("count") or 3) if call_item else 3
+    end = len(parse_listing(text)) < asked
+    if not new:
+        return NO_OLDER
+    spoken = "; ".join(_REF.sub("", x.text) for x in new)
+    return f"Before those: {spoken}." + (" That's all of them." if end else "")
+
+
+_REF = re.compile(r"\s*\[ref \d+\]")
+NO_OLDER = "That's everything: there are no older transactions than the ones I've read."
+ANYTHING_ELSE = "Is there anything else I can help with?"

@@ -1,0 +1,119 @@
+"""Keeping a pending question alive when the caller goes off-script, for the offline model.
+
+"Say that again", "are you a robot?", "thank you", or words that answer nothing, while the
+desk is waiting for a yes/no: the question is asked again, never silently dropped. A card
+read-back is asked again by calling the card tool again (its yes must come on the very next
+turn, which agents/card_security.py enforces), everything else by repeating the question."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from .offline_context import Context
+from .offline_nlu import Ask, Understanding
+from .offline_reply import Reply
+
+CONFIRM_QUESTION = "Please say yes to confirm"
+CARD_WRITES = ("lock_card", "unlock_card", "report_card_lost_or_stolen")
+ABOUT_ME = (
+    "I'm Northwind Bank's automated assistant, not a person. I can help with your balance, "
+    "your recent transactions, or a card; if you'd rather speak to someone, just ask for a "
+    "person."
+)
+# Off-script turns that leave a pending question standing (asked again, not dropped).
+OFF_SCRIPT = (Ask.UNKNOWN, Ask.GREETING, Ask.REPEAT, Ask.ABOUT, Ask.THANKS, Ask.MORE)
+_QUESTION = re.compile(r"[^.?!]*\?")
+_VERIFIED = re.compile(r"^Thank you(?:, \w+)?, you're verified\. ")
+
+
+def last_assistant(ctx: Context) -> str:
+    return ctx.last_of_role("assistant") or ""
+
+
+def reask_card_confirmation(ctx: Context) -> Reply | None:
+    """The card read-back again (a fresh one: the yes must follow it directly)."""
+    if CONFIRM_QUESTION.lower() not in last_assistant(ctx).lower():
+        return None
+    found = ctx.last_call(CARD_WRITES)
+    if found is None:
+        return None
+    args = json.loads(found[0].arguments or "{}")
+    args.pop("confirm", None)
+    return Reply(tool=found[0].name, arguments=args)
+
+
+def pending_question(ctx: Context) -> str | None:
+    """The question the desk's last line ended on, if it ended on one."""
+    last = last_assistant(ctx).strip()
+    if not last.endswith("?"):
+        return None
+    questions = _QUESTION.findall(last)
+    return questions[-1].strip() if questions else None
+
+
+def is_off_script(u: Understanding) -> bool:
+    """A turn that answers no pending question: asked again rather than dropped."""
+    return u.ask in OFF_SCRIPT or bool(_WHY.search(u.extras.get("text", "")))
+
+
+def off_script_prefix(u: Understanding, action: str = "") -> str:
+    if _WHY.search(u.extras.get("text", "")):
+        return _WHY_ANSWER.get(action, "")
+    if u.ask is Ask.ABOUT:
+        return ABOUT_ME + " "
+    if u.ask is Ask.THANKS:
+        return "You're welcome. "
+    if u.ask is Ask.REPEAT:
+        return "Sure. "
+    return "Sorry, I didn't catch that. "
+
+
+def recover(ctx: Context, u: Understanding) -> Reply | None:
+    """An off-script turn while a question is pending: ask it again."""
+    if not is_off_script(u):
+        return None
+    if (again := reask_card_confirmation(ctx)) is not None:
+        return again
+    last = _VERIFIED.sub("", last_assistant(ctx).strip())
+    if u.ask is Ask.REPEAT:
+        return Reply(text=f"Sure. {last}" if last else "How can I help you today?")
+    if "?" not in last or u.ask in (Ask.GREETING, Ask.MORE):
+        return None
+    question = pending_question(ctx)
+    if u.ask is Ask.UNKNOWN:
+        if question is None or not _yes_no(question):
+            return None  # "which card?"-style questions have their own follow-ups
+        return Reply(text=f"Sorry, I didn't catch that. {question} Just say yes or no.")
+    return Reply(text=f"{off_script_prefix(u)}{question or last}")
+
+
+def _yes_no(question: str) -> bool:
+    return bool(
+        re.match(r"(?i)(?:would|do|shall|should|can|could|is|are|did)\b", question)
+        and not re.search(r"(?i)\bor\b", question)
+    )
+
+
+_WHY = re.compile(r"^\W*(?:but |and )?why\b|\bwhat (?:does|will) (?:that|locking|it) do\b", re.I)
+_WHY_ANSWER = {
+    "lock_card": "Locking stops new payments on the card straight away, so no one can use it "
+    "while this is sorted out, and you can unlock it any time. ",
+    "unlock_card": "Unlocking lets you pay with the card again straight away. ",
+    "report_card_lost_or_stolen": "Reporting it blocks the card for good, so no one else can "
+    "use it, and we send you a replacement. ",
+}
+
+
+def forgot_pin(ctx: Context) -> Reply:
+    if ctx.is_verified():
+        return Reply(
+            text="You're already verified on this call, so you don't need your PIN now. I "
+            "can't reset a PIN on this line, but I can connect you with a person who can: "
+            "would you like that?"
+        )
+    return Reply(
+        text="No problem. I can't reset a PIN on this line, and for your security I can't "
+        "open your accounts without it. I can connect you with a person who can verify you "
+        "another way and help reset it: would you like that?"
+    )

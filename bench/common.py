@@ -262,6 +262,19 @@ class ToolCaller:
         self._tools: dict[str, Any] = {t.id: t for t in agent.tools if hasattr(t, "id")}
         self._speech = SpeechHandle.create()
 
+    @classmethod
+    async def started(cls, session: AgentSession[Any], agent: Agent) -> ToolCaller:
+        """On a started session whose current agent is `agent`, as when the session's
+        executor calls its tools (the identity guard looks the called tool up there).
+        The agent's opening line has been spoken; the caller closes `session`."""
+        opening = await session.start(agent, capture_run=True)
+        await opening
+        return cls(session, agent)
+
+    @property
+    def session(self) -> AgentSession[Any]:
+        return self._session
+
     async def call(self, name: str, arguments: dict[str, Any]) -> Any:
         fn = await self.bind(name, arguments, validate_each_call=True)
         return await fn()

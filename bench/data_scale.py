@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -53,11 +51,16 @@ class _RecordingPool:
     def __init__(self, pool: asyncpg.Pool, sink: list[tuple[str, tuple[Any, ...]]]) -> None:
         self._pool = pool
         self._sink = sink
+        self._held: dict[int, Any] = {}
 
-    @asynccontextmanager
-    async def acquire(self, **kwargs: Any) -> AsyncIterator[_RecordingConnection]:
-        async with self._pool.acquire(**kwargs) as conn:
-            yield _RecordingConnection(conn, self._sink)
+    async def acquire(self, **kwargs: Any) -> _RecordingConnection:
+        conn = await self._pool.acquire(**kwargs)
+        recording = _RecordingConnection(conn, self._sink)
+        self._held[id(recording)] = conn
+        return recording
+
+    async def release(self, recording: _RecordingConnection) -> None:
+        await self._pool.release(self._held.pop(id(recording)))
 
 
 async def _explain(db: Database, customer_id: int) -> str:
@@ -71,11 +74,13 @@ async def _explain(db: Database, customer_id: int) -> str:
 
 async def _measure(db: Database, customer_numbers: list[str], iterations: int) -> list[float]:
     callers = []
+    sessions = []
     for number in customer_numbers:
         customer = await db.customer_by_number(number)
         state = SessionState(db=db, channel="console")
         bind_principal(state, customer, Assurance.PIN)
-        tools = ToolCaller(new_session(state, llm=ScriptedLLM()), TransactionsAgent())
+        tools = await ToolCaller.started(new_session(state, llm=ScriptedLLM()), TransactionsAgent())
+        sessions.append(tools.session)
         callers.append(await tools.bind("get_transactions", FILTER, validate_each_call=False))
     rng = random.Random(11)
     for fn in callers[:20]:  # warm-up
@@ -88,6 +93,8 @@ async def _measure(db: Database, customer_numbers: list[str], iterations: int) -
         samples.append(time.perf_counter() - t)
         if not isinstance(out, str) or not out:
             raise RuntimeError(f"get_transactions returned {out!r}")
+    for session in sessions:
+        await session.aclose()
     return samples
 
 

@@ -70,11 +70,9 @@ async def _callers(db: Database, count: int) -> tuple[list[Caller], list[AgentSe
     async def desk(state: SessionState, agent: BankAgent) -> ToolCaller:
         # A running session whose current agent owns the tools, as when the session's
         # executor calls them (the identity guard looks the called tool up on it).
-        session = new_session(state, llm=ScriptedLLM())
-        sessions.append(session)
-        opening = await session.start(agent, capture_run=True)
-        await opening
-        return ToolCaller(session, agent)
+        caller = await ToolCaller.started(new_session(state, llm=ScriptedLLM()), agent)
+        sessions.append(caller.session)
+        return caller
 
     for row in rows:
         customer = await db.customer_by_number(row["customer_number"])

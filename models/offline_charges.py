@@ -107,7 +107,7 @@ def all_listed_refs(ctx: Context) -> set[int]:
     return refs
 
 
-def pick_charge(listed: list[Listed], text: str) -> Listed | None:
+def pick_charge(listed: list[Listed], text: str, *, by_position: bool = True) -> Listed | None:
     """The one listed transaction the caller's words point to, or None."""
     if not listed:
         return None
@@ -118,6 +118,8 @@ def pick_charge(listed: list[Listed], text: str) -> Listed | None:
     by_amount = [x for x in listed if any(_same_amount(x.cents, c) for c in _amounts(lowered))]
     if len(by_amount) == 1:
         return by_amount[0]
+    if not by_position:
+        return None
     if m := _ORDINAL_WORDS.search(lowered):
         index = _ORDINALS[m.group(1)]
         return listed[index] if index < len(listed) else None
@@ -176,6 +178,13 @@ NONE_OF_THEM = re.compile(
 )
 
 
+_READ_AGAIN = re.compile(
+    r"\b(?:read (?:them|those|it|that|me)|again|repeat|what (?:are|were) (?:they|those|the)|"
+    r"which ones|list them|remind me|don'?t (?:know|remember) which)\b",
+    re.IGNORECASE,
+)
+
+
 def charge_purpose(ctx: Context) -> Ask | None:
     """SUSPICIOUS or DISPUTE when the caller's latest request was about a charge they
     haven't identified yet ("I want to report a fraudulent transaction")."""
@@ -217,6 +226,10 @@ def charge_to_card_security(ctx: Context, purpose: Ask, u: Understanding) -> Rep
         picked: Listed | None = listed[0]  # "that wasn't me" right after one charge was read
     else:
         picked = pick_charge(listed, text)
+    if picked is None and listed and not asked_which_listed(ctx):
+        # "what was that 389 dollar charge?" ... "I don't know what that is"
+        asked = ctx.user_messages_since_call("get_transactions", before_latest=True)[-1:]
+        picked = pick_charge(listed, " ".join(asked), by_position=False)
     if picked is not None:
         return call("transfer_to_card_security", reason=reason, transaction_ref=picked.ref)
     if u.merchant and not re.match(r"\$?\d", u.merchant):
@@ -224,6 +237,10 @@ def charge_to_card_security(ctx: Context, purpose: Ask, u: Understanding) -> Rep
     if asked_which_listed(ctx) or (listed and u.ask is Ask.UNKNOWN):
         if u.ask is Ask.MORE or NONE_OF_THEM.search(text):
             return more_transactions(ctx)
+        if _READ_AGAIN.search(text):
+            found = ctx.last_call(("get_transactions",))
+            listing = _REF.sub("", found[1]).strip() if found else ""
+            return Reply(text=f"Sure. {listing} {charge_question(purpose)}")
         lead = WHICH_UNRECOGNISED if purpose is Ask.SUSPICIOUS else WHICH_TO_DISPUTE
         return Reply(text=f"Sorry, I couldn't tell. {lead} {_PICK_HINT[:-1]}, {_MORE_HINT}")
     if listed:

@@ -64,6 +64,14 @@ class Card:
 class Credentials:
     customer_number: str | None = None
     pin: str | None = None
+    ambiguous: bool = False  # two customers' numbers in one breath: ask again, guess nothing
+
+
+_CUSTOMER_LABEL = re.compile(r"\b(?:customer|client|member|account)\b", re.IGNORECASE)
+_CORRECTION = re.compile(
+    r"\b(?:actually|sorry|i mean|i meant|no wait|correction|scratch that|instead|rather|oops)\b",
+    re.IGNORECASE,
+)
 
 
 def collect_credentials(ctx: Context) -> Credentials:
@@ -74,6 +82,16 @@ def collect_credentials(ctx: Context) -> Credentials:
         u = understand(text)
         if u.ask is Ask.INJECTION:
             continue
+        numbers = [n for n in u.numbers if n != u.card_last_four]
+        labels = len(_CUSTOMER_LABEL.findall(text))
+        if len(numbers) >= 3 and labels != 1:  # one labelled number: that one, as before
+            if _CORRECTION.search(text) and len(numbers) >= 4:  # "1001 1234, sorry, 1002 5678"
+                found = Credentials(numbers[-2], numbers[-1])
+            else:
+                found = Credentials(ambiguous=True)
+            continue
+        if numbers:
+            found.ambiguous = False  # a fresh, single answer
         if u.customer_number:
             found.customer_number = u.customer_number
         if u.pin:

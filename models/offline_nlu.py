@@ -164,7 +164,10 @@ SUSPICIOUS = _rx(
     r"use|used|sign up|approve|go to|spend|pay for)|"
     r"not mine|isn'?t mine|wasn'?t me|was not me|not me|fraud(?:ulent)?|scam(?:med)?|"
     r"suspicious|unauthori[sz]ed|never made|unknown charge|weird charge|strange "
-    r"charge|no idea what|don'?t know (?:about|what|this|that|where)|hacked|compromised|"
+    r"charge|(?:looks?|seems?|(?:charge|one|transaction|payment|purchase) (?:is|was)) "
+    r"(?:weird|odd|strange|wrong|off|fishy|dodgy|suspicious)|"
+    r"(?:doesn'?t|does not|don'?t) look right|"
+    r"no idea what|don'?t know (?:about|what|this|that|where)|hacked|compromised|"
     r"someone (?:used|is using|has used|charged)|cloned|skimmed)\b"
 )
 STOLEN = _rx(

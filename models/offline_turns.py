@@ -272,6 +272,11 @@ def _verify(ctx: Context) -> Reply:
             "your PIN again. What can I help with?"
         )
     found = collect_credentials(ctx)
+    if found.ambiguous:
+        return Reply(
+            text="I heard more than one customer number there. I can only help with your own "
+            "accounts: please tell me just your customer number and your PIN."
+        )
     if found.customer_number and found.pin:
         return call("verify_identity", customer_number=found.customer_number, pin=found.pin)
     if found.customer_number:

@@ -215,3 +215,34 @@ async def test_card_they_do_not_have_and_forgotten_pin(db: Database) -> None:
         assert "1234" not in t.text
         t = await call.say("are you a robot")
         assert "automated assistant" in t.text
+
+
+async def test_two_customers_numbers_in_one_line_verify_nobody(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        t = await call.say("1001 1234 and 1002 5678")
+        assert "more than one customer number" in t.text and call.state.principal is None
+        t = await call.say("1002 5678")
+        assert "Ben" in t.text and call.state.principal is not None
+    async with OfflineCall(db) as call:
+        t = await call.say("customer 1001 pin 1234 actually no customer 1002 pin 5678")
+        assert "Ben" in t.text  # the corrected pair
+
+
+async def test_charge_named_before_the_listing_and_read_them_again(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1002 5678")
+        await call.say("what was that 389 dollar charge")
+        t = await call.say("i dont know what that is")
+        assert "About the ZX Electronics Online charge" in t.text
+        await call.say("no")
+        await call.say("no")
+    assert (await _card(db, "1002", "1881"))[1] == "active"
+    assert await _cases(db, "1002") == []
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        await call.say("i want to dispute a charge")
+        t = await call.say("i dont know which one, can you read them")
+        assert t.text.startswith("Sure.") and "Amazon" in t.text and "Which one" in t.text
+        t = await call.say("the uber one please")
+        assert "dispute" in t.text and "Uber" in t.text and "case number" in t.text
+    assert await _cases(db, "1001") == ["dispute"]

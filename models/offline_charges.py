@@ -96,7 +96,17 @@ def parse_listing(output: str) -> list[Listed]:
 def last_listing(ctx: Context) -> list[Listed]:
     """The charges this desk read out last (empty when it read none)."""
     found = ctx.last_call(("get_transactions",))
-    return parse_listing(found[1]) if found else []
+    if found is None:
+        return []
+    listed = parse_listing(found[1])
+    # After "more", the caller heard only the ones not read before: "the second one" of those.
+    earlier: set[int] = set()
+    for item in ctx.items:
+        if item.type == "function_call" and item is found[0]:
+            break
+        if item.type == "function_call_output":
+            earlier.update(int(r) for r in re.findall(r"\[ref (\d+)\]", str(item.output)))
+    return [x for x in listed if x.ref not in earlier] or listed
 
 
 def all_listed_refs(ctx: Context) -> set[int]:
@@ -230,6 +240,11 @@ def charge_to_card_security(ctx: Context, purpose: Ask, u: Understanding) -> Rep
         # "what was that 389 dollar charge?" ... "I don't know what that is"
         asked = ctx.user_messages_since_call("get_transactions", before_latest=True)[-1:]
         picked = pick_charge(listed, " ".join(asked), by_position=False)
+    if picked is not None and not picked.is_charge:
+        return Reply(
+            text=f"That one is money in, {_REF.sub('', picked.text)}, not a charge, so there's "
+            f"nothing to dispute. {charge_question(purpose)}"
+        )
     if picked is not None:
         return call("transfer_to_card_security", reason=reason, transaction_ref=picked.ref)
     if u.merchant and not re.match(r"\$?\d", u.merchant):

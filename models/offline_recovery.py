@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+from .offline_cards import UNLOCK_OFFER
 from .offline_context import Context
 from .offline_nlu import Ask, Understanding
 from .offline_reply import Reply
@@ -76,11 +77,18 @@ def recover(ctx: Context, u: Understanding) -> Reply | None:
     if (again := reask_card_confirmation(ctx)) is not None:
         return again
     last = _VERIFIED.sub("", last_assistant(ctx).strip())
+    if _WHY.search(u.extras.get("text", "")) and _ASKED_CREDENTIALS.search(last):
+        return Reply(text=_WHY_VERIFY)
     if u.ask is Ask.REPEAT:
         return Reply(text=f"Sure. {last}" if last else "How can I help you today?")
     if "?" not in last or u.ask in (Ask.GREETING, Ask.MORE):
         return None
     question = pending_question(ctx)
+    if UNLOCK_OFFER in last:
+        question = last  # the offer names its card in the listing before it
+    if _WHY.search(u.extras.get("text", "")):
+        why = _WHY_LOCKED if UNLOCK_OFFER in last else ""
+        return Reply(text=f"{why}{question or last}")
     if u.ask is Ask.UNKNOWN:
         if question is None or not _yes_no(question):
             return None  # "which card?"-style questions have their own follow-ups
@@ -95,7 +103,21 @@ def _yes_no(question: str) -> bool:
     )
 
 
-_WHY = re.compile(r"^\W*(?:but |and )?why\b|\bwhat (?:does|will) (?:that|locking|it) do\b", re.I)
+_WHY = re.compile(
+    r"^\W*(?:but |and |ok |okay )?why\b|\bwhat (?:does|will) (?:that|locking|it) do\b|"
+    r"\bwhat (?:do|did) you need (?:that|it|this|them|those|my \w+) for\b|"
+    r"\bwhy (?:do|does|would|should) (?:you|it) need\b",
+    re.I,
+)
+_ASKED_CREDENTIALS = re.compile(r"customer number|your PIN", re.I)
+_WHY_VERIFY = (
+    "I need to check I'm speaking with the account holder before I share or change anything "
+    "on an account; it's for your security. Please tell me your customer number and your PIN."
+)
+_WHY_LOCKED = (
+    "I can't see who locked it from here: a card is locked when that's requested, in the app "
+    "or on a call, to keep it safe. "
+)
 _WHY_ANSWER = {
     "lock_card": "Locking stops new payments on the card straight away, so no one can use it "
     "while this is sorted out, and you can unlock it any time. ",

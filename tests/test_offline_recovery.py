@@ -246,3 +246,35 @@ async def test_charge_named_before_the_listing_and_read_them_again(db: Database)
         t = await call.say("the uber one please")
         assert "dispute" in t.text and "Uber" in t.text and "case number" in t.text
     assert await _cases(db, "1001") == ["dispute"]
+
+
+async def test_why_questions_keep_the_pending_step(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("what's my balance")
+        t = await call.say("what do you need that for?")
+        assert "account holder" in t.text and "customer number and your PIN" in t.text
+        t = await call.say("ok 1003 2468")
+        assert t.agent == "balance" and "Chloe" in t.text
+    async with OfflineCall(db) as call:
+        await call.say("1003 2468")
+        t = await call.say("my amex isnt working")
+        assert "Would you like me to unlock it" in t.text
+        t = await call.say("why is it locked?")
+        assert "can't see who locked it" in t.text and "3737" in t.text
+        t = await call.say("yes please unlock it")
+        assert "unlock the Amex credit card ending 3737" in t.text
+        t = await call.say("yes")
+        assert "unlocked" in t.text
+    assert (await _card(db, "1003", "3737"))[1] == "active"
+
+
+async def test_after_more_the_second_one_is_of_those_just_read(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        await call.say("show me my transactions")
+        await call.say("more")
+        t = await call.say("dispute the second one")  # Acme Corp Payroll: money in
+        assert t.agent == "transactions" and "not a charge" in t.text and "Acme" in t.text
+        t = await call.say("the first one")
+        assert t.agent == "card_security" and "Amazon" in t.text and "case number" in t.text
+    assert await _cases(db, "1001") == ["dispute"]

@@ -41,6 +41,7 @@ from .offline_turns import (
     suspect_merchant,
     transactions_call,
 )
+from .scripted import ToolCall, reply_delta
 
 OFFLINE_MODEL_NAME = "northwind-offline-banking-model"
 
@@ -81,21 +82,10 @@ class _OfflineStream(llm.LLMStream):
         self._reply = reply
 
     async def _run(self) -> None:
-        rid = utils.shortuuid("offline_")
-        if self._reply.tool:
-            delta = llm.ChoiceDelta(
-                role="assistant",
-                tool_calls=[
-                    llm.FunctionToolCall(
-                        name=self._reply.tool,
-                        arguments=json.dumps(self._reply.arguments or {}),
-                        call_id=utils.shortuuid("call_"),
-                    )
-                ],
-            )
-        else:
-            delta = llm.ChoiceDelta(role="assistant", content=self._reply.text or "")
-        self._event_ch.send_nowait(llm.ChatChunk(id=rid, delta=delta))
+        reply = self._reply
+        turn = ToolCall(reply.tool, reply.arguments or {}) if reply.tool else (reply.text or "")
+        chunk = llm.ChatChunk(id=utils.shortuuid("offline_"), delta=reply_delta(turn))
+        self._event_ch.send_nowait(chunk)
 
 
 def decide(chat_ctx: llm.ChatContext, tools: set[str]) -> Reply:

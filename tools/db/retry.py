@@ -9,6 +9,14 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import asyncpg
+from tenacity import (
+    AsyncRetrying,
+    RetryError,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential_jitter,
+)
 
 from .errors import DatabaseUnavailable
 
@@ -46,22 +54,11 @@ def is_transient(exc: BaseException) -> bool:
 # Back-off: 50 ms doubling to 1 s, plus up to 50 ms of jitter so sessions sharing the pool
 # do not retry in lock-step. The wait has a floor: "full jitter" (uniform from 0) can burn
 # every attempt within a few milliseconds, long before a restarting server is back.
-_WAIT_MULTIPLIER_S = 0.05
+_WAIT_INITIAL_S = 0.05
 _WAIT_MAX_S = 1.0
 _WAIT_JITTER_S = 0.05
 # A safety net only: the time budget is what bounds the retries.
 _MAX_ATTEMPTS = 100
-
-
-def _backoff(attempt_number: int) -> float:
-    """The wait after failed attempt `attempt_number` (1-based): tenacity's
-    wait_exponential_jitter(multiplier=0.05, max=1.0, jitter=0.05)."""
-    jitter = random.uniform(0, _WAIT_JITTER_S)
-    try:
-        wait: float = _WAIT_MULTIPLIER_S * 2.0 ** (attempt_number - 1) + jitter
-    except OverflowError:
-        return _WAIT_MAX_S
-    return max(0.0, min(wait, _WAIT_MAX_S))
 
 
 class PoolBusy(TimeoutError):
@@ -75,31 +72,40 @@ async def with_retry(
     max_attempts: int = _MAX_ATTEMPTS,
     retry_on: Callable[[BaseException], bool] = is_transient,
 ) -> T:
-    """Run `operation`, retrying transient failures with jittered exponential back-off for
-    up to `budget_s` seconds: the retries stop before a wait would overrun the budget, so a
-    server that is back within the budget is always reached (the attempt count does not run
-    out first), and a caller never waits much longer than the budget.
+    """Run `operation`, retrying transient failures with tenacity (jittered exponential
+    back-off) for up to `budget_s` seconds: the retries stop before a wait would overrun
+    the budget, so a server that is back within the budget is always reached (the attempt
+    count does not run out first), and a caller never waits much longer than the budget.
 
     Only idempotent reads and writes that carry an idempotency key may be wrapped (with the
     default `retry_on`); `retry_on` narrows what is retried for anything else.
 
-    Hand-rolled rather than tenacity's AsyncRetrying (same policy: stop_before_delay(budget)
-    | stop_after_attempt, the back-off above): building a retrier per call cost ~25 us, a
-    tenth of a whole pooled SELECT 1 round trip, on every query of every tool."""
+    The first attempt runs bare: building a tenacity retrier costs ~25 us, a tenth of a
+    pooled SELECT 1 round trip, and almost every query succeeds first time. Only a failure
+    pays for the retrier."""
     started = time.monotonic()
-    attempt_number = 0
-    while True:
-        attempt_number += 1
-        try:
-            return await operation()
-        except Exception as exc:
-            if not retry_on(exc):
-                raise
-            last = exc
-        delay = _backoff(attempt_number)
-        if (
-            attempt_number >= max_attempts
-            or time.monotonic() - started + delay >= budget_s
-        ):
-            raise DatabaseUnavailable("the bank database is unreachable") from last
-        await asyncio.sleep(delay)
+    try:
+        return await operation()
+    except Exception as exc:
+        if not retry_on(exc):
+            raise
+        first_failure = exc
+    remaining = budget_s - (time.monotonic() - started)
+    first_wait = _WAIT_INITIAL_S + random.uniform(0, _WAIT_JITTER_S)
+    if max_attempts <= 1 or first_wait >= remaining:
+        raise DatabaseUnavailable("the bank database is unreachable") from first_failure
+    await asyncio.sleep(first_wait)
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(retry_on),
+        # Tenacity counts from the second real attempt, so its waits start one step up.
+        wait=wait_exponential_jitter(
+            multiplier=_WAIT_INITIAL_S * 2, max=_WAIT_MAX_S, jitter=_WAIT_JITTER_S
+        ),
+        stop=stop_after_attempt(max_attempts - 1)
+        | stop_before_delay(max(remaining - first_wait, 0.0)),
+    )
+    try:
+        return await retrying(operation)
+    except RetryError as exc:
+        last = exc.last_attempt.exception() or first_failure
+        raise DatabaseUnavailable("the bank database is unreachable") from last

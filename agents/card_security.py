@@ -48,6 +48,7 @@ class CardSecurityAgent(BankAgent):
         self,
         ctx: RunContext[SessionState],
         card_last_four: str | None = None,
+        card_type: str | None = None,
         confirm: bool = False,
     ) -> str:
         """Temporarily lock one of the caller's cards. First call without confirm: it reads
@@ -55,15 +56,18 @@ class CardSecurityAgent(BankAgent):
 
         Args:
             card_last_four: last four digits of the card (optional if they have one card)
+            card_type: the card as the caller named it, when they gave no digits: debit,
+                credit, visa, mastercard or amex
             confirm: true only once the caller has confirmed the read-back
         """
-        return await _card_action(ctx, "lock", card_last_four, confirm)
+        return await _card_action(ctx, "lock", card_last_four, confirm, card_type)
 
     @function_tool
     async def unlock_card(
         self,
         ctx: RunContext[SessionState],
         card_last_four: str | None = None,
+        card_type: str | None = None,
         confirm: bool = False,
     ) -> str:
         """Unlock a locked card (needs a PIN-verified or app-signed-in caller). Confirm first,
@@ -71,9 +75,10 @@ class CardSecurityAgent(BankAgent):
 
         Args:
             card_last_four: last four digits of the card
+            card_type: debit, credit, visa, mastercard or amex, when no digits were given
             confirm: true only once the caller has confirmed the read-back
         """
-        return await _card_action(ctx, "unlock", card_last_four, confirm)
+        return await _card_action(ctx, "unlock", card_last_four, confirm, card_type)
 
     @function_tool
     async def report_card_lost_or_stolen(
@@ -81,6 +86,7 @@ class CardSecurityAgent(BankAgent):
         ctx: RunContext[SessionState],
         card_last_four: str | None = None,
         kind: Literal["lost", "stolen"] = "lost",
+        card_type: str | None = None,
         confirm: bool = False,
     ) -> str:
         """Report a card lost or stolen: blocks it for good and orders a replacement.
@@ -89,9 +95,10 @@ class CardSecurityAgent(BankAgent):
         Args:
             card_last_four: last four digits of the card
             kind: lost or stolen
+            card_type: debit, credit, visa, mastercard or amex, when no digits were given
             confirm: true only once the caller has confirmed the read-back
         """
-        return await _card_action(ctx, kind, card_last_four, confirm)
+        return await _card_action(ctx, kind, card_last_four, confirm, card_type)
 
     @function_tool
     async def dispute_transaction(
@@ -179,7 +186,11 @@ def _name(card: Card) -> str:
 
 
 def _pick_card(
-    state: SessionState, cards: list[Card], last_four: str | None, action: Action
+    state: SessionState,
+    cards: list[Card],
+    last_four: str | None,
+    action: Action,
+    card_type: str | None = None,
 ) -> Card:
     # Messages are caller-facing: a real LLM relays them, the offline model speaks them.
     if last_four is not None:
@@ -199,6 +210,12 @@ def _pick_card(
         )
     if not cards:
         raise ToolError("I can't find any cards on your accounts.")
+    if card_type:
+        # "Lock my credit card": that card, even if it is not in a state the action applies
+        # to (then the caller hears "already locked"), never the one other card that is.
+        cards = _of_type(cards, card_type)
+        if len(cards) == 1:
+            return cards[0]
     eligible = [c for c in cards if _eligible(c, action)]
     if not eligible:
         raise NothingToChange(_nothing_to_change(cards, action))
@@ -209,6 +226,34 @@ def _pick_card(
         + "; ".join(describe_card(c) for c in eligible)
         + ". Please tell me the last four digits."
     )
+
+
+_TYPE_WORDS = {
+    "mastercard": "mastercard", "master card": "mastercard", "amex": "amex",
+    "american express": "amex", "visa": "visa", "discover": "discover",
+    "debit": "debit", "credit": "credit",
+}  # fmt: skip
+_SPOKEN = {"amex": "Amex", "visa": "Visa", "mastercard": "Mastercard", "discover": "Discover"}
+_SPOKEN_ORDER = ["amex", "discover", "mastercard", "visa", "debit", "credit"]
+
+
+def _of_type(cards: list[Card], card_type: str) -> list[Card]:
+    """The caller's cards matching a spoken description ("credit", "the amex", "visa debit");
+    a description that matches none of them is said back with their real cards. Words
+    that name no card type narrow nothing."""
+    described = card_type.lower()
+    wanted = {word for phrase, word in _TYPE_WORDS.items() if phrase in described}
+    if not wanted:
+        return cards
+    matching = [c for c in cards if wanted <= {c.kind.lower(), c.network.lower()}]
+    if not matching:
+        said = " ".join(_SPOKEN.get(w, w) for w in sorted(wanted, key=_SPOKEN_ORDER.index))
+        listing = "; ".join(describe_card(c) for c in cards)
+        raise ToolError(
+            f"You don't have a {said} card with us. Your cards are: {listing}. "
+            "Which one do you mean?"
+        )
+    return matching
 
 
 class NothingToChange(Exception):
@@ -237,12 +282,18 @@ def _eligible(card: Card, action: Action) -> bool:
 
 
 async def _card_action(
-    ctx: RunContext[SessionState], action: Action, last_four: str | None, confirm: bool
+    ctx: RunContext[SessionState],
+    action: Action,
+    last_four: str | None,
+    confirm: bool,
+    card_type: str | None = None,
 ) -> str:
     state = ctx.userdata
     principal = require_principal(ctx, action=f"{action}_card")
     try:
-        card = _pick_card(state, await _cards(state.db, principal), last_four, action)
+        card = _pick_card(
+            state, await _cards(state.db, principal), last_four, action, card_type
+        )
     except NothingToChange as nothing:
         state.pending_confirmation = None
         return str(nothing)

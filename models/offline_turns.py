@@ -106,13 +106,17 @@ def route(ctx: Context, u: Understanding) -> Reply:
     if ask in (Ask.LOST, Ask.STOLEN):
         if ctx.has("report_card_lost_or_stolen"):
             return call(
-                "report_card_lost_or_stolen", card_last_four=u.card_last_four, kind=ask.value
+                "report_card_lost_or_stolen",
+                card_last_four=u.card_last_four,
+                kind=ask.value,
+                card_type=_card_type(u),
             )
         return _transfer_towards(ctx, "card_security", f"card {ask.value}")
     if ask in (Ask.LOCK, Ask.UNLOCK):
         tool = f"{ask.value}_card"
         if ctx.has(tool):
-            return call(tool, card_last_four=u.card_last_four or _suspect_card(ctx, u))
+            last_four = u.card_last_four or _suspect_card(ctx, u)
+            return call(tool, card_last_four=last_four, card_type=_card_type(u))
         return _transfer_towards(ctx, "card_security", f"{ask.value} a card")
     if ask is Ask.LIST_CARDS:
         if ctx.has("list_cards"):
@@ -317,6 +321,17 @@ def dispute(ctx: Context, u: Understanding) -> Reply:
     if ctx.has("transfer_to_transactions"):
         return call("transfer_to_transactions", reason="dispute a charge")
     return Reply(text=f"{WHICH_CHARGE} would you like to dispute? Tell me the merchant name.")
+
+
+_CARD_TYPES = ("visa", "mastercard", "amex", "americanexpress", "debit", "credit")
+
+
+def _card_type(u: Understanding) -> str | None:
+    """'My credit card', 'the amex': the card named by type (the tool matches it against
+    the caller's cards), unless digits already say which one."""
+    if u.card_last_four or u.card_hint not in _CARD_TYPES:
+        return None
+    return "american express" if u.card_hint == "americanexpress" else u.card_hint
 
 
 def _suspect_card(ctx: Context, u: Understanding) -> str | None:

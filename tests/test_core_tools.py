@@ -380,3 +380,23 @@ async def test_deposit_cannot_be_disputed(db: Database) -> None:
         )
         assert out.is_error and "deposit" in out.output
         assert await db.cases(cid) == []
+
+
+async def test_card_type_picks_the_named_card_and_refuses_one_they_do_not_have(
+    db: Database,
+) -> None:
+    """card_type narrows to the caller's matching card (even one the action no longer
+    applies to), and a type they don't hold is said back with their real cards."""
+    async with desk(db) as d:
+        await d.verify("1003")
+        await hop(d, "card_security")
+        d.push(ToolCall("lock_card", {"card_type": "credit"}), "ok")
+        await d.session.run(user_input="lock my credit card")
+        assert "3737" in _outputs(d)[-1] and "already locked" in _outputs(d)[-1]
+        d.push(ToolCall("lock_card", {"card_type": "discover"}), "ok")
+        await d.session.run(user_input="lock my discover card")
+        assert "don't have a Discover card" in _outputs(d)[-1]
+
+
+def _outputs(d: Desk) -> list[str]:
+    return [str(i.output) for i in d.session.history.items if i.type == "function_call_output"]

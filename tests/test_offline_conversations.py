@@ -774,3 +774,22 @@ async def test_damaged_card_offers_a_person(db: Database) -> None:
         assert "call you back" in t.text
     assert await _cases(db, "1001") == ["callback"]
     assert (await _card(db, "1001", "4242"))[1] == "active"
+
+
+async def test_card_named_by_type_is_that_card_even_when_another_is_the_only_lockable(
+    db: Database,
+) -> None:
+    """Chloe's Amex (her credit card) is already locked and her Visa debit is the only
+    active card: 'lock my credit card' must say the Amex is already locked, never offer to
+    lock the Visa."""
+    async with OfflineCall(db) as call:
+        t = await call.say("Hi. Can you lock my credit card? Customer 1003, PIN 2468.")
+        assert "3737" in t.text and "already locked" in t.text and "7070" not in t.text
+        t = await call.say("lock my debit card then")
+        assert "7070" in t.text and "To confirm" in t.text
+        t = await call.say("yes")
+        assert "locked" in t.text
+    visa_id, visa = await _card(db, "1003", "7070")
+    amex_id, amex = await _card(db, "1003", "3737")
+    assert (visa, amex) == ("locked", "locked")
+    assert len(await db.card_events(visa_id)) == 1 and await db.card_events(amex_id) == []

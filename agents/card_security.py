@@ -250,8 +250,10 @@ def _of_type(cards: list[Card], card_type: str) -> list[Card]:
         said = " ".join(_SPOKEN.get(w, w) for w in sorted(wanted, key=_SPOKEN_ORDER.index))
         listing = "; ".join(describe_card(c) for c in cards)
         raise ToolError(
-            f"You don't have a {said} card with us. Your cards are: {listing}. "
-            "Which one do you mean?"
+            f"You don't have {'an' if said[0] in 'AEIOU' else 'a'} {said} card with us. "
+            f"Your cards are: {listing}. "
+            "Which one do you mean? Please tell me its last four digits, or say "
+            "which one, like 'the debit card'."
         )
     return matching
 

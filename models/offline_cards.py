@@ -80,7 +80,7 @@ def which_card_prefix(ctx: Context, error: str, request: str) -> str:
     if m := _NETWORK.search(request):
         name = _NETWORK_NAMES[m.group(1).lower()]
         if name.lower() not in error.lower():
-            return f"You don't have a {name} card with us. "
+            return f"You don't have {'an' if name[0] in 'AEIOU' else 'a'} {name} card with us. "
     if _MASKED in request:
         return (
             "For your security, card digits given to another desk aren't passed on to me, "

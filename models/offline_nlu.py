@@ -313,7 +313,7 @@ _THIS_MONTH = _rx(r"\bthis month\b")
 _TODAY = _rx(r"\btoday\b")
 _YESTERDAY = _rx(r"\byesterday\b")
 _CARD_HINT = _rx(
-    r"\b(visa|master ?card|amex|american express|debit|credit|first|second|other|"
+    r"\b(visa|master ?card|amex|american express|discover|debit|credit|first|second|other|"
     r"top|bottom|locked|active)\b"
 )
 _MIN_AMOUNT = _rx(
@@ -518,7 +518,11 @@ def _intent(t: str, u: Understanding) -> Ask | None:
         return Ask.SUSPICIOUS
     if STOLEN.search(t):
         return Ask.STOLEN
-    if LOST.search(t) and re.search(r"\b(?:card|wallet|purse|bag)\b", t, re.IGNORECASE):
+    if LOST.search(t) and re.search(
+        r"\b(?:card|wallet|purse|bag|visa|master ?card|amex|american express|discover)\b",
+        t,
+        re.IGNORECASE,
+    ):
         return Ask.LOST
     if UNLOCK.search(t):
         return Ask.UNLOCK

@@ -323,7 +323,9 @@ def dispute(ctx: Context, u: Understanding) -> Reply:
     return Reply(text=f"{WHICH_CHARGE} would you like to dispute? Tell me the merchant name.")
 
 
-_CARD_TYPES = ("visa", "mastercard", "amex", "americanexpress", "debit", "credit")
+_CARD_TYPES = (
+    "visa", "mastercard", "amex", "americanexpress", "discover", "debit", "credit",
+)  # fmt: skip
 
 
 def _card_type(u: Understanding) -> str | None:

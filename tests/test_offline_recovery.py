@@ -278,3 +278,26 @@ async def test_after_more_the_second_one_is_of_those_just_read(db: Database) -> 
         t = await call.say("the first one")
         assert t.agent == "card_security" and "Amazon" in t.text and "case number" in t.text
     assert await _cases(db, "1001") == ["dispute"]
+
+
+async def test_lost_network_they_do_not_have_then_the_real_card(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("customer 1003 pin 2468")
+        t = await call.say("my mastercard is lost")
+        assert t.agent == "card_security"
+        assert "don't have a Mastercard card" in t.text and "7070" in t.text and "3737" in t.text
+        t = await call.say("the visa")
+        assert "report as lost the Visa debit card ending 7070" in t.text
+        t = await call.say("yes")
+        assert "reported lost" in t.text
+    assert (await _card(db, "1003", "7070"))[1] == "lost"
+    assert (await _card(db, "1003", "3737"))[1] == "locked"
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("report my amex lost")
+        assert "don't have an Amex card" in t.text and "case number" not in t.text
+        t = await call.say("my discover card was stolen")
+        assert "don't have a Discover card" in t.text
+    assert (await _card(db, "1001", "4242"))[1] == "active"
+    assert (await _card(db, "1001", "5454"))[1] == "active"
+    assert await _cases(db, "1001") == []

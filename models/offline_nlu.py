@@ -331,6 +331,26 @@ _MERCHANT_BEFORE = _rx(
     r"(?:\s+[A-Za-z0-9&'.-]{2,30})?)\s+(?:charges?|transactions?|purchases?|"
     r"payments?|debits?|one|rides?|trips?|orders?|subscriptions?|bills?|thing)\b"
 )
+# "show me uber transactions", "any netflix charges", "amazon purchases this month": one
+# word, checked last and against more words that describe transactions rather than name a
+# merchant ("show me older transactions", "any five charges").
+_MERCHANT_BARE = _rx(
+    r"(?:\b(?:me|any)\s+|^)([A-Za-z][A-Za-z0-9&'.-]{1,30})\s+(?:charges?|transactions?|"
+    r"purchases?|payments?|rides?|orders?|subscriptions?|bills?)\b"
+)
+_NOT_BARE_MERCHANTS = {
+    "more", "older", "earlier", "previous", "other", "every", "today's", "yesterday's",
+    "todays", "yesterdays", "card", "account", "bank", "transfer", "transfers", "deposit",
+    "deposits", "incoming", "outgoing", "international", "foreign", "online", "cash",
+    "atm", "visa", "mastercard", "amex", "discover", "disputed", "declined", "refunded",
+    "failed", "past", "prior", "month's", "week's", "weekly", "monthly", "regular",
+    "recurring", "several", "few", "many", "those", "such", "what", "which", "how",
+    "show", "list", "see", "get", "give", "tell", "read", "check", "view", "find", "are",
+    "were", "there", "no", "dispute", "lock", "report", "why", "where", "when", "is",
+    "did", "do", "can", "could", "would", "will", "i", "i'd", "i'm", "we", "hi", "hello",
+    "and", "or", "but", "so", "ok", "okay", "yes", "just", "only", "also", "bill",
+    "recognize", "recognise", "recognized", "recognised", "utility", "unusual", "odd",
+}  # fmt: skip
 _NOT_MERCHANTS = {
     "recent",
     "last",
@@ -623,4 +643,15 @@ def _merchant(t: str) -> str | None:
             if re.fullmatch(r"\$?[\d\s.,]+(?:dollars?|bucks|usd)?", candidate, re.IGNORECASE):
                 continue
             return candidate[:40]
+    for m in _MERCHANT_BARE.finditer(t):
+        word = m.group(1).strip(" .'-").lower()
+        if (
+            word
+            and word not in _NOT_MERCHANTS
+            and word not in _NOT_BARE_MERCHANTS
+            and word not in _WORD_NUMBERS
+            and word not in _ARTICLES
+            and word not in _VERBS
+        ):
+            return m.group(1).strip(" .'-")[:40]
     return None

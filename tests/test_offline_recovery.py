@@ -301,3 +301,26 @@ async def test_lost_network_they_do_not_have_then_the_real_card(db: Database) ->
     assert (await _card(db, "1001", "4242"))[1] == "active"
     assert (await _card(db, "1001", "5454"))[1] == "active"
     assert await _cases(db, "1001") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "merchant"),
+    [
+        ("show me uber transactions", "uber"),
+        ("any netflix charges", "netflix"),
+        ("amazon purchases this month", "amazon"),
+        ("show me older transactions", None),
+        ("show me five transactions", None),
+        ("any unrecognized charges", None),
+        ("show me bill payments", None),
+    ],
+)
+def test_bare_merchant_before_transactions(text: str, merchant: str | None) -> None:
+    assert understand(text).merchant == merchant
+
+
+async def test_show_me_uber_transactions_reads_only_uber(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("show me uber transactions")
+        assert t.agent == "transactions" and "Uber" in t.text and "Whole Foods" not in t.text

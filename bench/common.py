@@ -27,7 +27,7 @@ from livekit.agents.voice.events import RunContext
 from livekit.agents.voice.speech_handle import SpeechHandle
 
 from models.scripted import ScriptedLLM as _ScriptedLLM
-from tools.db import EmbeddedPostgres, migrate, seed_demo
+from tools.db import Database, EmbeddedPostgres, migrate, seed_demo
 
 # -- results ---------------------------------------------------------------------------------
 
@@ -306,3 +306,44 @@ class ToolCaller:
             return await tool(*args, **kwargs)
 
         return prepared
+
+
+# -- the SQL a query sends -----------------------------------------------------------------
+
+
+class _RecordingConnection:
+    def __init__(self, conn: Any, sink: list[tuple[str, tuple[Any, ...]]]) -> None:
+        self._conn = conn
+        self._sink = sink
+
+    async def fetch(self, sql: str, *args: Any) -> Any:
+        self._sink.append((sql, args))
+        return await self._conn.fetch(sql, *args)
+
+
+class _RecordingPool:
+    """Stands in for the asyncpg pool so a `Database` query reveals its exact SQL."""
+
+    def __init__(self, pool: asyncpg.Pool, sink: list[tuple[str, tuple[Any, ...]]]) -> None:
+        self._pool = pool
+        self._sink = sink
+        self._held: dict[int, Any] = {}
+
+    async def acquire(self, **kwargs: Any) -> _RecordingConnection:
+        conn = await self._pool.acquire(**kwargs)
+        recording = _RecordingConnection(conn, self._sink)
+        self._held[id(recording)] = conn
+        return recording
+
+    async def release(self, recording: _RecordingConnection) -> None:
+        await self._pool.release(self._held.pop(id(recording)))
+
+
+async def captured_sql(
+    db: Database, query: Callable[[Database], Awaitable[Any]]
+) -> tuple[str, tuple[Any, ...]]:
+    """The exact SQL and arguments of the last fetch `query` sends, run once on `db`'s pool
+    through a recording stand-in (so a plan can be EXPLAINed or the SQL timed bare)."""
+    sink: list[tuple[str, tuple[Any, ...]]] = []
+    await query(Database(_RecordingPool(db.pool, sink), retry_budget_s=1.0))  # type: ignore[arg-type]
+    return sink[-1]

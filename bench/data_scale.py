@@ -25,6 +25,7 @@ from .common import (
     Table,
     ToolCaller,
     bench_database,
+    captured_sql,
     verdict,
 )
 
@@ -35,39 +36,13 @@ MERCHANT, DAYS, COUNT = "uber", 90, 5
 FILTER: dict[str, Any] = {"merchant": MERCHANT, "days_back": DAYS, "count": COUNT}
 
 
-class _RecordingConnection:
-    def __init__(self, conn: Any, sink: list[tuple[str, tuple[Any, ...]]]) -> None:
-        self._conn = conn
-        self._sink = sink
-
-    async def fetch(self, sql: str, *args: Any) -> Any:
-        self._sink.append((sql, args))
-        return await self._conn.fetch(sql, *args)
-
-
-class _RecordingPool:
-    """Stands in for the asyncpg pool so `Database.transactions` reveals its exact SQL."""
-
-    def __init__(self, pool: asyncpg.Pool, sink: list[tuple[str, tuple[Any, ...]]]) -> None:
-        self._pool = pool
-        self._sink = sink
-        self._held: dict[int, Any] = {}
-
-    async def acquire(self, **kwargs: Any) -> _RecordingConnection:
-        conn = await self._pool.acquire(**kwargs)
-        recording = _RecordingConnection(conn, self._sink)
-        self._held[id(recording)] = conn
-        return recording
-
-    async def release(self, recording: _RecordingConnection) -> None:
-        await self._pool.release(self._held.pop(id(recording)))
-
-
 async def _explain(db: Database, customer_id: int) -> str:
-    sink: list[tuple[str, tuple[Any, ...]]] = []
-    recorder = Database(_RecordingPool(db.pool, sink), retry_budget_s=1.0)  # type: ignore[arg-type]
-    await recorder.transactions(customer_id, limit=COUNT, days_back=DAYS, merchant=MERCHANT)
-    sql, args = sink[-1]
+    sql, args = await captured_sql(
+        db,
+        lambda recorder: recorder.transactions(
+            customer_id, limit=COUNT, days_back=DAYS, merchant=MERCHANT
+        ),
+    )
     rows = await db.pool.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *args)
     return "\n".join(r[0] for r in rows)
 

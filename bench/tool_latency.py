@@ -37,9 +37,9 @@ from .common import (
     Table,
     ToolCaller,
     bench_database,
+    captured_sql,
     verdict,
 )
-from .data_scale import _RecordingPool
 
 POOL_SIZE = 20
 TARGET_RATIO = 2.0
@@ -130,9 +130,7 @@ async def _ops(db: Database, c: Caller, *, validate: bool) -> dict[str, Op]:
     async def own_sql(query: Callable[[Database], Awaitable[Any]]) -> Op:
         # Reference only: the exact SQL (and arguments) the tool's query sends, captured
         # once, then run bare on the same pool. Tool minus this row = the tool layer.
-        sink: list[tuple[str, tuple[Any, ...]]] = []
-        await query(Database(_RecordingPool(db.pool, sink), retry_budget_s=1.0))  # type: ignore[arg-type]
-        sql, args = sink[-1]
+        sql, args = await captured_sql(db, query)
 
         async def op() -> float:
             t = time.perf_counter()

@@ -41,7 +41,7 @@ class CardSecurityAgent(BankAgent):
         cards = await _cards(ctx.userdata.db, principal)
         if not cards:
             return "The caller has no cards."
-        return "Cards: " + "; ".join(describe_card(c) for c in cards) + "."
+        return "Cards: " + _listing(cards) + "."
 
     @function_tool
     async def lock_card(
@@ -181,6 +181,11 @@ _STATUS_WORD = {"locked": "locked", "active": "active", "lost": "reported lost",
                 "stolen": "reported stolen"}
 
 
+def _listing(cards: list[Card]) -> str:
+    """'Visa debit card ending 4242, active; ...': how every card message names the cards."""
+    return "; ".join(describe_card(c) for c in cards)
+
+
 def _name(card: Card) -> str:
     return f"{card.network.title()} {card.kind} card ending {card.last_four}"
 
@@ -205,7 +210,7 @@ def _pick_card(
         audit_refusal(state, kind="card_not_owned", detail=f"{action}:{digits}")
         raise ToolError(
             "None of your cards ends in those digits. Your cards are: "
-            + "; ".join(describe_card(c) for c in cards)
+            + _listing(cards)
             + ". Which one do you mean? Please tell me its last four digits."
         )
     if not cards:
@@ -223,7 +228,7 @@ def _pick_card(
         return eligible[0]
     raise ToolError(
         "Which card do you mean? Your cards are: "
-        + "; ".join(describe_card(c) for c in eligible)
+        + _listing(eligible)
         + ". Please tell me the last four digits."
     )
 
@@ -248,7 +253,7 @@ def _of_type(cards: list[Card], card_type: str) -> list[Card]:
     matching = [c for c in cards if wanted <= {c.kind.lower(), c.network.lower()}]
     if not matching:
         said = " ".join(_SPOKEN.get(w, w) for w in sorted(wanted, key=_SPOKEN_ORDER.index))
-        listing = "; ".join(describe_card(c) for c in cards)
+        listing = _listing(cards)
         raise ToolError(
             f"You don't have {'an' if said[0] in 'AEIOU' else 'a'} {said} card with us. "
             f"Your cards are: {listing}. "
@@ -263,7 +268,7 @@ class NothingToChange(Exception):
 
 
 def _nothing_to_change(cards: list[Card], action: Action) -> str:
-    listing = "; ".join(describe_card(c) for c in cards)
+    listing = _listing(cards)
     if action == "unlock":
         lead = "None of your cards is locked, so there's nothing to unlock"
     elif action == "lock":

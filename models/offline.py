@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from livekit.agents import llm, utils
+from livekit.agents import llm
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions
 
 from .offline_cards import after_card_list, declined_lock_prefix, which_card_prefix
@@ -41,7 +41,7 @@ from .offline_turns import (
     suspect_merchant,
     transactions_call,
 )
-from .scripted import ToolCall, reply_delta
+from .scripted import InstantStream, ToolCall
 
 OFFLINE_MODEL_NAME = "northwind-offline-banking-model"
 
@@ -71,21 +71,10 @@ class OfflineBankLLM(llm.LLM[Any]):
     ) -> llm.LLMStream:
         names = {t.id for t in tools or []} if tool_choice != "none" else set()
         reply = decide(chat_ctx, names)
-        return _OfflineStream(
-            self, reply=reply, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options
-        )
-
-
-class _OfflineStream(llm.LLMStream):
-    def __init__(self, llm_: OfflineBankLLM, *, reply: Reply, **kwargs: Any) -> None:
-        super().__init__(llm_, **kwargs)
-        self._reply = reply
-
-    async def _run(self) -> None:
-        reply = self._reply
         turn = ToolCall(reply.tool, reply.arguments or {}) if reply.tool else (reply.text or "")
-        chunk = llm.ChatChunk(id=utils.shortuuid("offline_"), delta=reply_delta(turn))
-        self._event_ch.send_nowait(chunk)
+        return InstantStream(
+            self, turn=turn, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options
+        )
 
 
 def decide(chat_ctx: llm.ChatContext, tools: set[str]) -> Reply:

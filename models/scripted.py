@@ -96,13 +96,16 @@ class ScriptedLLM(llm.LLM[Any]):
                 {"tools": sorted(t.id for t in tools or []), "tool_choice": tool_choice}
             )
             self.contexts.append(chat_ctx.copy())
-        return _ScriptedStream(
+        return InstantStream(
             self, turn=turn, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options
         )
 
 
-class _ScriptedStream(llm.LLMStream):
-    def __init__(self, llm_: ScriptedLLM, *, turn: Any, **kwargs: Any) -> None:
+class InstantStream(llm.LLMStream):
+    """A stream that emits one whole turn at once (text or tool calls), or raises the
+    turn's exception as a failing provider would: the models here add no latency."""
+
+    def __init__(self, llm_: llm.LLM[Any], *, turn: Any, **kwargs: Any) -> None:
         super().__init__(llm_, **kwargs)
         self._turn = turn
 
@@ -110,4 +113,4 @@ class _ScriptedStream(llm.LLMStream):
         if isinstance(self._turn, Exception):
             raise self._turn
         delta = reply_delta(self._turn)
-        self._event_ch.send_nowait(llm.ChatChunk(id=utils.shortuuid("scripted_"), delta=delta))
+        self._event_ch.send_nowait(llm.ChatChunk(id=utils.shortuuid("instant_"), delta=delta))

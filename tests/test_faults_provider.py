@@ -10,7 +10,7 @@ from typing import Any
 
 from livekit.agents import APIConnectionError, APIConnectOptions, APIStatusError, APITimeoutError
 from livekit.agents.voice.agent_session import SessionConnectOptions
-from scripted_llm import ScriptedLLM, ToolCall, _ScriptedStream
+from scripted_llm import InstantStream, ScriptedLLM, ToolCall
 from security_helpers import settle
 
 from agents import BalanceAgent, Greeter, new_session
@@ -134,7 +134,7 @@ async def test_unexpected_provider_exception_is_not_silence(db: Database) -> Non
         assert assistant_lines(session)[-1] == "Yes?"
 
 
-class _FailOnceStream(_ScriptedStream):
+class _FailOnceStream(InstantStream):
     failures = 0
 
     async def _run(self) -> None:

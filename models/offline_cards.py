@@ -8,15 +8,11 @@ from __future__ import annotations
 import re
 
 from .offline_context import Context
+from .offline_dialog import CARD_MENTION
 from .offline_nlu import LIST_CARDS
 from .offline_text import normalise
 
 UNLOCK_OFFER = "Would you like me to unlock"
-_LISTED = re.compile(
-    r"\b(Visa|Mastercard|Amex|Discover) (debit|credit) card ending (\d{4}), "
-    r"(active|locked|reported lost|reported stolen)",
-    re.IGNORECASE,
-)
 _DECLINED = re.compile(
     r"\b(?:declined|rejected|refused|not working|isn'?t working|won'?t work|doesn'?t work|"
     r"didn'?t work|stopped working)\b",
@@ -24,9 +20,14 @@ _DECLINED = re.compile(
 )
 
 
+def _listed_with_status(text: str) -> list[tuple[str, str, str, str]]:
+    """(network, kind, last four, status) of each card a listing reads out with its status."""
+    return [card for card in CARD_MENTION.findall(text) if card[3]]
+
+
 def after_card_list(ctx: Context, listing: str) -> str:
     """The listing, plus the next step: unlock a locked card, or why a decline isn't a lock."""
-    cards = _LISTED.findall(listing)
+    cards = _listed_with_status(listing)
     locked = [c for c in cards if c[3].lower() == "locked"]
     said = normalise(ctx.last_of_role("user") or "")
     declined = bool(_DECLINED.search(said))
@@ -53,7 +54,7 @@ def offered_unlock(ctx: Context) -> str | None:
     last = ctx.last_of_role("assistant") or ""
     if UNLOCK_OFFER not in last:
         return None
-    locked = [c for c in _LISTED.findall(last) if c[3].lower() == "locked"]
+    locked = [c for c in _listed_with_status(last) if c[3].lower() == "locked"]
     return locked[0][2] if len(locked) == 1 else None
 
 

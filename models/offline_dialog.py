@@ -12,8 +12,12 @@ from dataclasses import dataclass
 from .offline_context import Context
 from .offline_nlu import Ask, Understanding, understand
 
-_CARD = re.compile(
-    r"\b(Visa|Mastercard|Amex|Discover)\s+(debit|credit)\s+card\s+ending\s+(\d{4})", re.IGNORECASE
+# How the card tools name a card ("Visa debit card ending 4242"), and in listings its status
+# after a comma ("…, locked"); group 4 is empty where no status follows.
+CARD_MENTION = re.compile(
+    r"\b(Visa|Mastercard|Amex|Discover)\s+(debit|credit)\s+card\s+ending\s+(\d{4})"
+    r"(?:,\s+(active|locked|reported lost|reported stolen))?",
+    re.IGNORECASE,
 )
 _NETWORKS = {
     "visa": "visa",
@@ -129,7 +133,7 @@ def cards_mentioned(ctx: Context) -> list[Card]:
     """Cards read out in this desk's context (tool outputs and replies), newest first."""
     seen: dict[str, Card] = {}
     for text in reversed(ctx.assistant_and_tool_texts()):
-        for network, kind, last_four in _CARD.findall(text):
+        for network, kind, last_four, _ in CARD_MENTION.findall(text):
             seen.setdefault(last_four, Card(network.lower(), kind.lower(), last_four))
     return list(seen.values())
 
@@ -163,4 +167,4 @@ def choose_card(cards: list[Card], u: Understanding, text: str) -> str | None:
 
 def listed_in_order(text: str) -> list[Card]:
     """Cards in the order one message lists them (for "the first one")."""
-    return [Card(n.lower(), k.lower(), d) for n, k, d in _CARD.findall(text)]
+    return [Card(n.lower(), k.lower(), d) for n, k, d, _ in CARD_MENTION.findall(text)]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from copy import deepcopy
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
@@ -180,22 +181,11 @@ class SessionState:
 
     def to_checkpoint(self) -> dict[str, Any]:
         """Everything needed to resume on another worker, without the DB handle."""
-        data: dict[str, Any] = {}
-        for f in fields(self):
-            if f.name in _HANDLES:
-                continue
-            value = getattr(self, f.name)
-            if is_dataclass(value) and not isinstance(value, type):
-                value = _as_plain_dict(value)
-            elif isinstance(value, list):
-                value = [
-                    _as_plain_dict(v) if is_dataclass(v) and not isinstance(v, type) else v
-                    for v in value
-                ]
-            elif isinstance(value, StrEnum):
-                value = value.value
-            data[f.name.lstrip("_")] = value
-        return data
+        return {
+            f.name.lstrip("_"): _plain_value(getattr(self, f.name))
+            for f in fields(self)
+            if f.name not in _HANDLES
+        }
 
     @classmethod
     def from_checkpoint(cls, data: dict[str, Any], *, db: Database | None) -> SessionState:
@@ -236,32 +226,24 @@ def now_iso() -> str:
 _HANDLES = frozenset({"db", "audit", "escalation", "on_agent_changed", "handoff_claim"})
 
 
-def _plain(items: list[tuple[str, Any]]) -> dict[str, Any]:
-    return {k: (v.value if isinstance(v, StrEnum) else v) for k, v in items}
-
-
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _as_plain_dict(obj: Any) -> dict[str, Any]:
-    """`asdict(obj, dict_factory=_plain)`, without deep-copying scalar leaves: the state is
-    checkpointed at every handoff and `asdict` copied every field of every history record.
-    Anything other than scalars, dataclasses and lists still goes through `asdict`'s copy."""
-    out: dict[str, Any] = {}
-    for f in fields(obj):
-        value = getattr(obj, f.name)
-        if isinstance(value, StrEnum):
-            value = value.value
-        elif isinstance(value, _SCALARS):
-            pass
-        elif is_dataclass(value) and not isinstance(value, type):
-            value = _as_plain_dict(value)
-        elif isinstance(value, list) and all(isinstance(v, _SCALARS) for v in value):
-            value = list(value)
-        else:
-            value = asdict(obj, dict_factory=_plain)[f.name]
-        out[f.name] = value
-    return out
+def _plain_value(value: Any) -> Any:
+    """JSON-ready copy of a state value, as `asdict` would make it (enums as their values),
+    without deep-copying scalar leaves: the state is checkpointed at every handoff and
+    `asdict` copied every field of every history record."""
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, _SCALARS):
+        return value
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain_value(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain_value(v) for v in value]
+    if isinstance(value, dict):
+        return {_plain_value(k): _plain_value(v) for k, v in value.items()}
+    return deepcopy(value)
 
 
 def _brief_from_dict(data: dict[str, Any]) -> HandoffBrief:

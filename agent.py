@@ -13,14 +13,15 @@ import types
 from typing import Any
 
 from livekit import rtc
-from livekit.agents import AgentServer, JobContext, JobProcess, cli
+from livekit.agents import AgentServer, JobContext, JobProcess, cli, room_io
+from livekit.agents.types import NOT_GIVEN
 
 from agents import AGENTS, Greeter, new_session
 from agents.base import configure_voices
 from agents.keypad import verify_keyed_pin
 from agents.verification import bind_principal
 from handoffs import CallbackEscalation, SipTransferEscalation
-from models import ConfigError, build_models, choose_mode
+from models import ConfigError, Models, build_models, choose_mode
 from shared_state import Assurance, CallerHints, SessionState
 from telephony.channel import CallerInfo, detect_channel
 from telephony.dtmf import DtmfPinCollector
@@ -82,10 +83,22 @@ async def entrypoint(ctx: JobContext) -> None:
         _show_opening_in_console(session, state)
     ctx.add_shutdown_callback(lambda: _report(ctx, session, state))
     first_agent = AGENTS.get(state.current_agent or "greeter", Greeter)()
-    await session.start(first_agent, room=ctx.room)
+    await session.start(first_agent, room=ctx.room, room_options=_room_options(models, caller))
 
     if caller.channel == "sip" and state.caller.candidate_customer_id and not state.is_verified:
         _watch_keypad(ctx, session, state, caller)
+
+
+def _room_options(models: Models, caller: CallerInfo) -> room_io.RoomOptions:
+    """Audio in and out only when the models can hear and speak. A keyless text model in
+    a real room talks over `lk.chat` in and `lk.transcription` out, as LiveKit's own clients
+    do; with audio output on and no TTS, livekit would raise on the greeter's first words."""
+    return room_io.RoomOptions(
+        audio_input=models.hears,
+        audio_output=models.speaks,
+        # The session listens to the caller this job was started for, not whoever joins.
+        participant_identity=caller.participant_identity or NOT_GIVEN,
+    )
 
 
 async def _first_caller(ctx: JobContext) -> rtc.RemoteParticipant:

@@ -35,6 +35,16 @@ class Models:
     vad: Any = None
     turn_detection: Any = None
 
+    @property
+    def speaks(self) -> bool:
+        """Whether a call gets audio out: every mode but the text-only offline one."""
+        return self.mode != "offline"
+
+    @property
+    def hears(self) -> bool:
+        """Whether a call's audio is listened to (an STT or a realtime model)."""
+        return self.mode != "offline"
+
     def voice_for(self, agent_id: str) -> Any:
         """Per-desk TTS in pipeline mode; None otherwise (realtime speaks itself)."""
         if self.mode != "pipeline":

@@ -7,7 +7,6 @@ to call a real provider (OpenAI, Deepgram, ElevenLabs, LiveKit Cloud) fails loud
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import socket
 import tempfile
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from db_clones import TEMPLATE_DB, clone_template, drop_database
 
 from tools.db import Database, EmbeddedPostgres, migrate, seed_demo
 
@@ -64,8 +64,6 @@ def _guarded_getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
 
 socket.getaddrinfo = _guarded_getaddrinfo
 
-TEMPLATE_DB = "bank_template"
-_clone_counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
@@ -97,18 +95,9 @@ async def _build_template(server: EmbeddedPostgres) -> None:
 @pytest.fixture
 async def dsn(pg_server: EmbeddedPostgres) -> AsyncIterator[str]:
     """A fresh database cloned from the seeded template: tests never see each other."""
-    name = f"t_{os.getpid()}_{next(_clone_counter)}"
-    admin = await asyncpg.connect(pg_server.dsn)
-    try:
-        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB} STRATEGY FILE_COPY")
-    finally:
-        await admin.close()
+    name = await clone_template(pg_server)
     yield pg_server.dsn_for(name)
-    admin = await asyncpg.connect(pg_server.dsn)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await admin.close()
+    await drop_database(pg_server, name)
 
 
 @pytest.fixture

@@ -75,7 +75,11 @@ def ensure_livekit_server(*, quiet: bool = False) -> Path:
 
 def _go_install(go: str, *, quiet: bool) -> None:
     target = f"{LIVEKIT_SERVER_MODULE}@{LIVEKIT_SERVER_VERSION}"
-    say = (lambda _msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+
+    def say(message: str) -> None:
+        if not quiet:
+            print(message, file=sys.stderr, flush=True)
+
     say(
         f"==> building livekit-server {LIVEKIT_SERVER_VERSION} with `go install {target}` "
         f"into {BIN_DIR} (one time; a few minutes on 2 cores)"
@@ -131,9 +135,7 @@ class LiveKitServer:
     # Where the server POSTs its webhooks (signed with the API key), e.g. the token service.
     webhook_urls: list[str] = field(default_factory=list)
     _process: ManagedProcess | None = field(default=None, init=False, repr=False)
-    _workdir: tempfile.TemporaryDirectory[str] | None = field(
-        default=None, init=False, repr=False
-    )
+    _workdir: tempfile.TemporaryDirectory[str] | None = field(default=None, init=False, repr=False)
 
     @property
     def url(self) -> str:

@@ -157,8 +157,13 @@ class AgentWorker:
         env.update(self.extra_env)
         self.process = ManagedProcess(
             "agent worker",
-            [sys.executable, str(PROJECT_ROOT / "agent.py"), self.command,
-             "--log-level", env.get("BANK_WORKER_LOG_LEVEL", "INFO")],
+            [
+                sys.executable,
+                str(PROJECT_ROOT / "agent.py"),
+                self.command,
+                "--log-level",
+                env.get("BANK_WORKER_LOG_LEVEL", "INFO"),
+            ],
             log_path=self.log_path,
             env=env,
         ).start()

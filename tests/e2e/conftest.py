@@ -83,4 +83,3 @@ def agent_worker(stack: Stack) -> Iterator[AgentWorker]:
     worker = stack.worker("agent-worker").start()
     yield worker
     worker.stop()
-

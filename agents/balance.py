@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from livekit.agents import RunContext, ToolError, function_tool
+from livekit.agents import RunContext, function_tool
 
 from handoffs import BALANCE
 from shared_state import SessionState
 from tools.db import DatabaseUnavailable
+from tools.outcomes import Balance, NoSuchAccount, Unavailable
 
-from .base import UNAVAILABLE, BankAgent, require_principal
-from .speech import describe_account
+from .base import BankAgent, require_principal
+from .render import account_view, fail, render
 
 AccountChoice = Literal["all", "checking", "savings", "credit_card"]
 
@@ -35,11 +36,9 @@ class BalanceAgent(BankAgent):
         try:
             accounts = await db.accounts(principal.customer_id)
         except DatabaseUnavailable:
-            raise ToolError(UNAVAILABLE) from None
-        chosen = [a for a in accounts if account == "all" or a.kind == account]
+            raise fail(Unavailable()) from None
+        chosen = [account_view(a) for a in accounts if account == "all" or a.kind == account]
         if not chosen:
-            have = ", ".join(sorted({a.kind.replace("_", " ") for a in accounts})) or "none"
-            raise ToolError(
-                f"The caller has no {account.replace('_', ' ')} account. They have: {have}."
-            )
-        return " ".join(describe_account(a) for a in chosen)
+            have = sorted({a.kind.replace("_", " ") for a in accounts})
+            raise fail(NoSuchAccount(asked=account, have=have))
+        return render(Balance(accounts=chosen))

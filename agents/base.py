@@ -14,7 +14,6 @@ from livekit.agents import (
     FlushSentinel,
     ModelSettings,
     RunContext,
-    ToolError,
     function_tool,
     llm,
 )
@@ -35,15 +34,13 @@ from handoffs.engine import audit_log
 from handoffs.policy import Rejection
 from shared_state import HandoffBrief, Intent, Principal, SessionState, SuspectTransaction
 from tools.db import DatabaseUnavailable, NotFound, is_valid_id
+from tools.outcomes import Escalated, RefusalReason, Refused
 
 from .prompts import instructions_for, prompt
+from .render import fail, render
 
 logger = logging.getLogger("bank.agents")
 
-UNAVAILABLE = (
-    "I'm sorry, I can't reach your accounts right now. Nothing has been changed. "
-    "Please try again in a moment, or I can connect you with a person."
-)
 
 _INTENT_FOR_TARGET: dict[str, Intent] = {
     "balance": Intent.BALANCE,
@@ -137,17 +134,9 @@ def require_principal(ctx: RunContext[SessionState], *, action: str) -> Principa
         audit_refusal(state, kind="forged_argument", detail=f"{action}: {', '.join(forged)}")
     if principal is None or not state.is_verified:
         audit_refusal(state, kind="refused_unverified", detail=action)
-        raise ToolError(
-            "I can't do that yet: the caller is not verified. Nothing was shared or changed. "
-            "They need to verify with their customer number and PIN at the front desk first."
-        )
+        raise fail(Refused(reason="unverified"))
     if forged:
-        raise ToolError(
-            "I can't do that: this tool only ever works on the verified caller's own accounts "
-            f"and does not take {', '.join(forged)}. Nothing was shared or changed. Each "
-            "customer can only ask about their own accounts, on their own call. Call it again "
-            "without those arguments if the caller wants their own details."
-        )
+        raise fail(Refused(reason="forged_argument", detail=", ".join(forged)))
     return principal
 
 
@@ -298,9 +287,6 @@ async def _transfer_to_human(ctx: RunContext[SessionState], reason: str = "") ->
     return await escalate_to_human(ctx, reason=reason or "caller asked for a person")
 
 
-UNKNOWN_TRANSACTION = "I couldn't find that transaction on your accounts."
-
-
 def refuse_unknown_transaction(
     state: SessionState, transaction_ref: int, *, action: str
 ) -> NoReturn:
@@ -308,7 +294,7 @@ def refuse_unknown_transaction(
     one that cannot exist): recorded, and refused with the same words either way, so the
     caller learns nothing about other customers' transactions."""
     audit_refusal(state, kind="dispute_unknown_transaction", detail=f"{action}:{transaction_ref}")
-    raise ToolError(UNKNOWN_TRANSACTION)
+    raise fail(Refused(reason="unknown_transaction"))
 
 
 async def _resolve_suspect(
@@ -387,12 +373,8 @@ async def handoff(
             ),
             refuse=Rejection.ONE_HANDOFF_PER_TURN,
         )
-        raise ToolError(
-            f"Not transferred: the caller is already being transferred to "
-            f"{DISPLAY_NAMES.get(claim[2], 'another desk')} in this same reply, and only one "
-            "transfer can happen at a time. Do not call another transfer now; that desk can "
-            f"pass them on if they also need {DISPLAY_NAMES.get(target, 'another desk')}."
-        )
+        busy = DISPLAY_NAMES.get(claim[2], "another desk")
+        raise fail(Refused(reason="one_handoff_per_turn", subject=target, detail=busy))
     # Claimed before the first await, so a transfer running alongside sees it.
     state.handoff_claim = mine = (speech_id, call_id, target)
     facts = []
@@ -420,7 +402,7 @@ async def handoff(
         if state.handoff_claim == mine:
             state.handoff_claim = None  # nothing switches: a later step may transfer
         await audit_settled(state)  # a refusal is on record before the model hears of it
-        raise ToolError(_rejection_message(plan, target))
+        raise fail(Refused(reason=_rejection_reason(plan), subject=target))
     if plan.target == HUMAN:
         # The policy already recorded this escalation (the fallback row): don't audit twice.
         return await escalate_to_human(
@@ -429,10 +411,7 @@ async def handoff(
     return build_agent(plan.target, carried_context(current.chat_ctx, plan.brief or brief))
 
 
-def hold_the_floor(
-    ctx: RunContext[SessionState],
-    refusal: str = "Not transferred: the caller interrupted. Ask them what they need.",
-) -> None:
+def hold_the_floor(ctx: RunContext[SessionState], step: str = "transferred") -> None:
     """Make a step all-or-nothing. A barge-in while a tool runs makes livekit cancel it
     and drop what it returns ("the agent handoff was interrupted and did not happen"),
     possibly after our policy, audit and checkpoint had already moved on, leaving the call
@@ -441,25 +420,20 @@ def hold_the_floor(
     try:
         ctx.disallow_interruptions()
     except RuntimeError:  # already interrupted: nothing was decided yet, so refuse cleanly
-        raise ToolError(refusal) from None
+        raise fail(Refused(reason="interrupted", detail=step)) from None
 
 
-def _rejection_message(plan: Any, target: str) -> str:
+_SPOKEN_REJECTIONS: dict[str, RefusalReason] = {
+    "verification_required": "verification_required",
+    "edge_not_allowed": "edge_not_allowed",
+    "same_agent": "same_agent",
+}
+
+
+def _rejection_reason(plan: Any) -> RefusalReason:
     rejection = plan.decision.rejection
-    if rejection is not None and rejection.value == "verification_required":
-        return (
-            f"Not transferred: the caller must be verified before {DISPLAY_NAMES[target]}. "
-            "Ask for their customer number and PIN and call verify_identity; once verified "
-            "they will be connected automatically."
-        )
-    if rejection is not None and rejection.value == "edge_not_allowed":
-        return (
-            f"Not transferred: {DISPLAY_NAMES[target]} cannot be reached directly from here. "
-            "Use transfer_to_greeter so the front desk can help."
-        )
-    if rejection is not None and rejection.value == "same_agent":
-        return "Not transferred: the caller is already with this desk. Help them here."
-    return "Not transferred. Ask the caller, in one short question, what they need."
+    value = rejection.value if rejection is not None else ""
+    return _SPOKEN_REJECTIONS.get(value, "not_transferred")
 
 
 async def escalate_to_human(
@@ -478,7 +452,7 @@ async def escalate_to_human(
     summary = f"Caller escalated from {from_agent}: {reason}"
     result = await escalation.escalate(state, summary)
     await audit_log(state).flush()
-    return result.spoken
+    return render(Escalated(ok=result.ok, message=result.spoken))
 
 
 def build_agent(agent_id: str, chat_ctx: llm.ChatContext | None) -> Agent:

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 from typing import Literal
 
-from livekit.agents import RunContext, ToolError, function_tool
+from livekit.agents import RunContext, function_tool
 
 from handoffs import CARD_SECURITY
 from shared_state import PendingConfirmation, Principal, SessionState
 from tools.db import Card, CardChange, Database, DatabaseUnavailable, NotFound, is_valid_id
 from tools.db.models import CardStatus
-from tools.money import speak_cents
-
-from .base import (
-    UNAVAILABLE,
-    BankAgent,
-    audit_refusal,
-    refuse_unknown_transaction,
-    require_principal,
+from tools.outcomes import (
+    AmbiguousCard,
+    CardChanged,
+    Cards,
+    CardUnchanged,
+    CardView,
+    ChargeNotFound,
+    DisputeOpened,
+    NeedsConfirmation,
+    Refused,
+    Unavailable,
 )
-from .speech import describe_card, spoken_date
+
+from .base import BankAgent, audit_refusal, refuse_unknown_transaction, require_principal
+from .render import card_view, fail, render, txn_view
 
 Action = Literal["lock", "unlock", "lost", "stolen"]
 _TARGET_STATUS: dict[Action, CardStatus] = {
@@ -28,7 +33,6 @@ _TARGET_STATUS: dict[Action, CardStatus] = {
     "lost": "lost",
     "stolen": "stolen",
 }
-_VERB = {"lock": "lock", "unlock": "unlock", "lost": "report as lost", "stolen": "report as stolen"}
 
 
 class CardSecurityAgent(BankAgent):
@@ -39,9 +43,7 @@ class CardSecurityAgent(BankAgent):
         """List the verified caller's cards with their status (last four digits only)."""
         principal = require_principal(ctx, action="list_cards")
         cards = await _cards(ctx.userdata.db, principal)
-        if not cards:
-            return "The caller has no cards."
-        return "Cards: " + _listing(cards) + "."
+        return render(Cards(cards=[card_view(c) for c in cards]))
 
     @function_tool
     async def lock_card(
@@ -133,15 +135,12 @@ class CardSecurityAgent(BankAgent):
                     principal.customer_id, merchant=merchant.strip()[:60], limit=1
                 )
                 if not found:
-                    raise ToolError(
-                        f"I couldn't find a charge from {merchant[:60]} to dispute. Which charge "
-                        "do you mean? Tell me the merchant name as it appears."
-                    )
+                    raise fail(ChargeNotFound(merchant=merchant[:60]))
                 txn = found[0]
             else:
-                raise ToolError("Which charge should be disputed? Ask for the merchant.")
+                raise fail(ChargeNotFound())
             if txn.amount_cents >= 0:
-                raise ToolError("That is a deposit, not a charge, so it can't be disputed.")
+                raise fail(Refused(reason="not_a_charge"))
             card = await db.card_for_account(principal.customer_id, txn.account_id)
             case = await db.open_case(
                 principal.customer_id,
@@ -153,20 +152,11 @@ class CardSecurityAgent(BankAgent):
             )
         except NotFound:
             if transaction_ref is None:
-                raise ToolError("I couldn't find that charge on your accounts.") from None
+                raise fail(Refused(reason="unknown_transaction")) from None
             refuse_unknown_transaction(state, transaction_ref, action="dispute_transaction")
         except DatabaseUnavailable:
-            raise ToolError(UNAVAILABLE) from None
-        what = (
-            f"the {speak_cents(abs(txn.amount_cents))} charge at {txn.merchant} "
-            f"{spoken_date(txn.occurred_at)}"
-        )
-        if not case.created:
-            return f"There is already an open dispute for {what}; its case number is {case.id}."
-        return (
-            f"I've opened a dispute for {what}; your case number is {case.id}. "
-            "We'll be in touch within five business days."
-        )
+            raise fail(Unavailable()) from None
+        return render(DisputeOpened(txn=txn_view(txn), case_id=case.id, created=case.created))
 
 
 async def _cards(db: Database | None, principal: Principal) -> list[Card]:
@@ -174,20 +164,11 @@ async def _cards(db: Database | None, principal: Principal) -> list[Card]:
     try:
         return await db.cards(principal.customer_id)
     except DatabaseUnavailable:
-        raise ToolError(UNAVAILABLE) from None
+        raise fail(Unavailable()) from None
 
 
-_STATUS_WORD = {"locked": "locked", "active": "active", "lost": "reported lost",
-                "stolen": "reported stolen"}
-
-
-def _listing(cards: list[Card]) -> str:
-    """'Visa debit card ending 4242, active; ...': how every card message names the cards."""
-    return "; ".join(describe_card(c) for c in cards)
-
-
-def _name(card: Card) -> str:
-    return f"{card.network.title()} {card.kind} card ending {card.last_four}"
+def _views(cards: list[Card]) -> list[CardView]:
+    return [card_view(c) for c in cards]
 
 
 def _pick_card(
@@ -197,40 +178,33 @@ def _pick_card(
     action: Action,
     card_type: str | None = None,
 ) -> Card:
-    # Messages are caller-facing: a real LLM relays them, the offline model speaks them.
     if last_four is not None:
         digits = "".join(ch for ch in str(last_four) if ch.isdigit())
         if len(digits) != 4:
-            raise ToolError("Please tell me just the last four digits of the card.")
+            raise fail(AmbiguousCard(action=action, cards=_views(cards), why="bad_digits"))
         for card in cards:
             if card.last_four == digits:
                 return card
         # Not one of the caller's cards (a mistake, or someone else's card): recorded either
         # way, and the caller hears the same words whether or not such a card exists.
         audit_refusal(state, kind="card_not_owned", detail=f"{action}:{digits}")
-        raise ToolError(
-            "None of your cards ends in those digits. Your cards are: "
-            + _listing(cards)
-            + ". Which one do you mean? Please tell me its last four digits."
-        )
+        raise fail(AmbiguousCard(action=action, cards=_views(cards), why="not_owned"))
     if not cards:
-        raise ToolError("I can't find any cards on your accounts.")
+        raise NothingToChange(CardUnchanged(action=action, why="no_cards"))
     if card_type:
         # "Lock my credit card": that card, even if it is not in a state the action applies
         # to (then the caller hears "already locked"), never the one other card that is.
-        cards = _of_type(cards, card_type)
+        cards = _of_type(cards, card_type, action)
         if len(cards) == 1:
             return cards[0]
     eligible = [c for c in cards if _eligible(c, action)]
     if not eligible:
-        raise NothingToChange(_nothing_to_change(cards, action))
+        raise NothingToChange(
+            CardUnchanged(action=action, why="none_eligible", cards=_views(cards))
+        )
     if len(eligible) == 1:
         return eligible[0]
-    raise ToolError(
-        "Which card do you mean? Your cards are: "
-        + _listing(eligible)
-        + ". Please tell me the last four digits."
-    )
+    raise fail(AmbiguousCard(action=action, cards=_views(eligible)))
 
 
 _TYPE_WORDS = {
@@ -242,7 +216,7 @@ _SPOKEN = {"amex": "Amex", "visa": "Visa", "mastercard": "Mastercard", "discover
 _SPOKEN_ORDER = ["amex", "discover", "mastercard", "visa", "debit", "credit"]
 
 
-def _of_type(cards: list[Card], card_type: str) -> list[Card]:
+def _of_type(cards: list[Card], card_type: str, action: Action) -> list[Card]:
     """The caller's cards matching a spoken description ("credit", "the amex", "visa debit");
     a description that matches none of them is said back with their real cards. Words
     that name no card type narrow nothing."""
@@ -253,12 +227,8 @@ def _of_type(cards: list[Card], card_type: str) -> list[Card]:
     matching = [c for c in cards if wanted <= {c.kind.lower(), c.network.lower()}]
     if not matching:
         said = " ".join(_SPOKEN.get(w, w) for w in sorted(wanted, key=_SPOKEN_ORDER.index))
-        listing = _listing(cards)
-        raise ToolError(
-            f"You don't have {'an' if said[0] in 'AEIOU' else 'a'} {said} card with us. "
-            f"Your cards are: {listing}. "
-            "Which one do you mean? Please tell me its last four digits, or say "
-            "which one, like 'the debit card'."
+        raise fail(
+            AmbiguousCard(action=action, cards=_views(cards), why="no_such_type", asked=said)
         )
     return matching
 
@@ -266,16 +236,9 @@ def _of_type(cards: list[Card], card_type: str) -> list[Card]:
 class NothingToChange(Exception):
     """No card of the caller's is in a state the action applies to (say so in one step)."""
 
-
-def _nothing_to_change(cards: list[Card], action: Action) -> str:
-    listing = _listing(cards)
-    if action == "unlock":
-        lead = "None of your cards is locked, so there's nothing to unlock"
-    elif action == "lock":
-        lead = "None of your cards is active, so there's nothing to lock"
-    else:
-        lead = "None of your cards can be reported: they are already blocked"
-    return f"{lead}. Your cards are: {listing}."
+    def __init__(self, outcome: CardUnchanged) -> None:
+        super().__init__(outcome.why)
+        self.outcome = outcome
 
 
 def _eligible(card: Card, action: Action) -> bool:
@@ -303,16 +266,13 @@ async def _card_action(
         )
     except NothingToChange as nothing:
         state.pending_confirmation = None
-        return str(nothing)
+        return render(nothing.outcome)
     target = _TARGET_STATUS[action]
     if card.status == target:
         state.pending_confirmation = None
-        return f"Your {_name(card)} is already {_STATUS_WORD[target]}, so nothing needed changing."
+        return render(CardUnchanged(action=action, why="already", card=card_view(card)))
     if card.status in ("lost", "stolen") and action in ("lock", "unlock"):
-        return (
-            f"Your {_name(card)} was reported {card.status}, so it stays blocked for good; "
-            "a replacement card is the way forward."
-        )
+        return render(CardUnchanged(action=action, why="blocked", card=card_view(card)))
     pending = state.pending_confirmation
     confirmed = (
         confirm
@@ -330,15 +290,7 @@ async def _card_action(
             card_last_four=card.last_four,
             asked_on_turn=state.user_turns,
         )
-        extra = (
-            " This blocks it for good and orders a replacement."
-            if action in ("lost", "stolen")
-            else ""
-        )
-        return (
-            f"To confirm: {_VERB[action]} the {card.network.title()} {card.kind} card ending "
-            f"{card.last_four}?{extra} Please say yes to confirm, or no to cancel."
-        )
+        return render(NeedsConfirmation(action=action, card=card_view(card)))
     assert pending is not None
     state.pending_confirmation = None
     db = state.db
@@ -353,7 +305,7 @@ async def _card_action(
             actor=f"agent:{CARD_SECURITY}",
             idempotency_key=key,
         )
-        replacement_note = ""
+        case_id = None
         if action in ("lost", "stolen") and result.change is not CardChange.NOT_ALLOWED:
             case = await db.open_case(
                 principal.customer_id,
@@ -362,21 +314,19 @@ async def _card_action(
                 idempotency_key=f"{key}:replacement",
                 card_id=card.id,
             )
-            replacement_note = f" A replacement card is on its way; your case number is {case.id}."
+            case_id = case.id
     except NotFound:
-        raise ToolError("That card is not on the caller's accounts.") from None
+        raise fail(AmbiguousCard(action=action, cards=[], why="not_owned")) from None
     except DatabaseUnavailable:
-        raise ToolError(UNAVAILABLE) from None
+        raise fail(Unavailable()) from None
     if result.change is CardChange.NOT_ALLOWED:
-        card = result.card
-        return f"Your {_name(card)} was reported {card.status}, so it can't be changed."
-    done = {
-        "lock": "is now locked. You can unlock it any time by calling us",
-        "unlock": "is unlocked and ready to use",
-        "lost": "is blocked and reported lost",
-        "stolen": "is blocked and reported stolen",
-    }
-    return (
-        f"Done: your {card.network.title()} {card.kind} card ending {card.last_four} "
-        f"{done[action]}.{replacement_note}"
+        return render(CardUnchanged(action=action, why="blocked", card=card_view(result.card)))
+    return render(
+        CardChanged(
+            action=action,
+            card=card_view(card),
+            from_status=card.status,
+            to_status=target,
+            case_id=case_id,
+        )
     )

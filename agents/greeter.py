@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from livekit.agents import RunContext, ToolError, function_tool
+from livekit.agents import RunContext, function_tool
 
 from handoffs import GREETER
 from shared_state import SessionState
+from tools.outcomes import Verified
 
 from .base import BankAgent, handoff, hold_the_floor
 from .prompts import prompt
+from .render import fail, render
 from .verification import VerificationRefused, verify_customer
 
 GREETING = (
@@ -66,12 +68,12 @@ class Greeter(BankAgent):
             customer_number: the caller's customer number (digits)
             pin: the caller's PIN (4 to 8 digits)
         """
-        hold_the_floor(ctx, "Not checked: the caller interrupted. Ask them to say it again.")
+        hold_the_floor(ctx, "checked")
         state = ctx.userdata
         try:
             customer = await verify_customer(state, customer_number, pin)
         except VerificationRefused as refusal:
-            raise ToolError(str(refusal)) from None
+            raise fail(refusal.outcome) from None
         from handoffs import save_checkpoint
 
         await save_checkpoint(state)
@@ -85,10 +87,7 @@ class Greeter(BankAgent):
                 return await handoff(
                     ctx, target, reason=_continuing(state, target)
                 )
-        return (
-            f"Verified: the caller is {customer.first_name}. Thank them by name and ask what "
-            "they need: balance, transactions, or card security."
-        )
+        return render(Verified(first_name=customer.first_name))
 
 
 def _continuing(state: SessionState, target: str) -> str:

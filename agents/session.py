@@ -97,7 +97,7 @@ def attach_guards(session: AgentSession[SessionState], state: SessionState) -> N
         for call, output in ev.zipped():
             if call.name == "verify_identity":
                 redact_pin_from_context(session, call)
-            if output.is_error and str(output.output).startswith("Unknown function"):
+            if output.is_error and not _offered(session, call.name):
                 _on_unknown_tool(session, state, call.name)
 
     @session.on("close")
@@ -106,6 +106,16 @@ def attach_guards(session: AgentSession[SessionState], state: SessionState) -> N
             task = asyncio.get_running_loop().create_task(state.audit.flush())
             _SESSION_TASKS.add(task)
             task.add_done_callback(_SESSION_TASKS.discard)
+
+
+def _offered(session: AgentSession[SessionState], name: str) -> bool:
+    """Whether the current agent has a tool of this name: judged on the tools themselves,
+    never on the wording of livekit's error for a call to a tool that does not exist."""
+    agent = session.current_agent
+    return any(
+        isinstance(t, (llm.FunctionTool, llm.RawFunctionTool)) and t.info.name == name
+        for t in (agent.tools if agent is not None else [])
+    )
 
 
 def _on_unknown_tool(session: AgentSession[SessionState], state: SessionState, name: str) -> None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from livekit.agents import RunContext, ToolError, function_tool
+from livekit.agents import RunContext, function_tool
 
 from handoffs import TRANSACTIONS
 from shared_state import SessionState
 from tools.db import DatabaseUnavailable
+from tools.outcomes import Refused, Transactions, Unavailable
 
-from .base import UNAVAILABLE, BankAgent, require_principal
-from .speech import describe_transaction
+from .base import BankAgent, require_principal
+from .render import fail, render, txn_view
 
 AccountChoice = Literal["all", "checking", "savings", "credit_card"]
 MAX_COUNT = 20
@@ -43,33 +44,32 @@ class TransactionsAgent(BankAgent):
         """
         principal = require_principal(ctx, action="get_transactions")
         if not 1 <= count <= MAX_COUNT:
-            raise ToolError(f"count must be between 1 and {MAX_COUNT}.")
+            raise _invalid(f"count must be between 1 and {MAX_COUNT}.")
         if days_back is not None and not 1 <= days_back <= MAX_DAYS:
-            raise ToolError(f"days_back must be between 1 and {MAX_DAYS}.")
+            raise _invalid(f"days_back must be between 1 and {MAX_DAYS}.")
         if min_amount is not None and not 0 <= min_amount <= MAX_AMOUNT_DOLLARS:
-            raise ToolError("min_amount must be a dollar amount between 0 and 10 million.")
+            raise _invalid("min_amount must be a dollar amount between 0 and 10 million.")
         if merchant is not None:
             merchant = merchant.strip()
             if not merchant or len(merchant) > 60 or not merchant.isprintable():
-                raise ToolError("merchant must be a short merchant name.")
+                raise _invalid("merchant must be a short merchant name.")
         db = ctx.userdata.db
         assert db is not None
         try:
             rows = await db.transactions(
                 principal.customer_id,
                 account_kind=None if account == "all" else account,
-                limit=count,
+                limit=count + 1,
                 days_back=days_back,
                 merchant=merchant,
                 min_amount_cents=round(min_amount * 100) if min_amount is not None else None,
             )
         except DatabaseUnavailable:
-            raise ToolError(UNAVAILABLE) from None
-        if not rows:
-            return "No transactions match that request."
-        lead = (
-            "Your most recent transaction is"
-            if len(rows) == 1
-            else (f"Your {len(rows)} most recent transactions are")
-        )
-        return f"{lead}: " + "; ".join(describe_transaction(t) for t in rows) + "."
+            raise fail(Unavailable()) from None
+        # One row more than asked for says whether older ones exist (the caller's "more").
+        items = [txn_view(t) for t in rows[:count]]
+        return render(Transactions(items=items, more=len(rows) > count))
+
+
+def _invalid(detail: str) -> Exception:
+    return fail(Refused(reason="invalid_argument", detail=detail))

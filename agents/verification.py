@@ -13,6 +13,9 @@ from livekit.agents import AgentSession, llm
 
 from shared_state import Assurance, Principal, SessionState, now_iso
 from tools.db import Customer, DatabaseUnavailable, VerificationResult, VerificationStatus
+from tools.outcomes import RefusalReason, Refused
+
+from .render import say
 
 logger = logging.getLogger("bank.verification")
 
@@ -22,14 +25,18 @@ _DIGITS = re.compile(r"\D")
 
 
 class VerificationRefused(Exception):
-    """Carries the sentence the caller hears when verification does not succeed."""
+    """Carries the typed refusal; str() is the sentence the caller hears."""
+
+    def __init__(self, reason: RefusalReason, *, subject: str = "", detail: str = "") -> None:
+        self.outcome = Refused(reason=reason, subject=subject, detail=detail)
+        super().__init__(say(self.outcome))
 
 
 def normalise_digits(raw: str, *, min_len: int, max_len: int, what: str) -> str:
     digits = _DIGITS.sub("", raw or "")
     if not raw or len(raw) > 40 or not (min_len <= len(digits) <= max_len):
         raise VerificationRefused(
-            f"That doesn't look like a valid {what}. It should be {min_len} to {max_len} digits."
+            "invalid_credentials", subject=what, detail=f"{min_len} to {max_len}"
         )
     return digits
 
@@ -39,13 +46,10 @@ async def verify_customer(
 ) -> Customer:
     """Check the PIN and bind the principal, or raise VerificationRefused with what to say."""
     if state.db is None:
-        raise VerificationRefused("Verification is unavailable right now.")
+        raise VerificationRefused("verification_unavailable")
     if state.verification_attempts >= MAX_ATTEMPTS_PER_SESSION:
         await _security_event(state, None, "verification_session_limit", "too many attempts")
-        raise VerificationRefused(
-            "There have been too many verification attempts on this call, so I can't try "
-            "again. I can connect you with a person, or you can call back later."
-        )
+        raise VerificationRefused("too_many_attempts")
     number = normalise_digits(customer_number, min_len=4, max_len=12, what="customer number")
     digits = normalise_digits(pin, min_len=4, max_len=8, what="PIN")
     state.verification_attempts += 1
@@ -53,25 +57,19 @@ async def verify_customer(
         await _security_event(
             state, state.principal.customer_id, "identity_switch_refused", "second customer"
         )
-        raise VerificationRefused(
-            "This call is already verified for one customer. For another customer's accounts, "
-            "they need to call us themselves."
-        )
+        raise VerificationRefused("other_customer")
     try:
         result = await state.db.verify_pin(number, digits)
     except DatabaseUnavailable as exc:
         state.verification_attempts -= 1  # not the caller's fault
-        raise VerificationRefused(
-            "I'm sorry, I can't reach our verification system right now. Please try again in "
-            "a moment."
-        ) from exc
+        raise VerificationRefused("verification_unavailable") from exc
     customer_id = result.customer.id if result.customer else None
     await _security_event(state, customer_id, f"verification_{result.status.value}", "pin check")
     if result.status is VerificationStatus.VERIFIED:
         assert result.customer is not None
         bind_principal(state, result.customer, assurance)
         return result.customer
-    raise VerificationRefused(_refusal_text(result))
+    raise VerificationRefused(_refusal_reason(result))
 
 
 def bind_principal(state: SessionState, customer: Customer, assurance: Assurance) -> None:
@@ -86,14 +84,11 @@ def bind_principal(state: SessionState, customer: Customer, assurance: Assurance
     )
 
 
-def _refusal_text(result: VerificationResult) -> str:
+def _refusal_reason(result: VerificationResult) -> RefusalReason:
     if result.status is VerificationStatus.LOCKED:
-        return (
-            "Verification for that customer number is locked for 15 minutes after too many "
-            "incorrect PINs. I can connect you with a person, or you can try again later."
-        )
-    # Same words for an unknown customer and a wrong PIN: no customer-number enumeration.
-    return "That customer number and PIN don't match our records. Please check them and try again."
+        return "credentials_locked"
+    # One outcome for an unknown customer and a wrong PIN: no customer-number enumeration.
+    return "credentials_mismatch"
 
 
 async def _security_event(

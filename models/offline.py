@@ -15,6 +15,8 @@ from typing import Any
 from livekit.agents import llm
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions
 
+from tools.outcomes import decode
+
 from .offline_cards import after_card_list, declined_lock_prefix, which_card_prefix
 from .offline_charges import after_more, charge_purpose, charge_question
 from .offline_context import BRIEF_PREFIX, Context
@@ -78,7 +80,7 @@ class OfflineBankLLM(llm.LLM[Any]):
 
 
 def decide(chat_ctx: llm.ChatContext, tools: set[str]) -> Reply:
-    ctx = Context(list(chat_ctx.items), tools)
+    ctx = Context([_said(i) for i in chat_ctx.items], tools)
     conversation = ctx.conversation()
     last_system = ctx.system_texts()[-1] if ctx.system_texts() else ""
     last = conversation[-1] if conversation else None
@@ -91,6 +93,12 @@ def decide(chat_ctx: llm.ChatContext, tools: set[str]) -> Reply:
     if last is not None and last.type == "message" and last.role == "user":
         return answer_user(ctx, last.text_content or "")
     return Reply(text="How can I help you today?")
+
+
+def _said(item: llm.ChatItem) -> llm.ChatItem:
+    if item.type == "function_call_output" and (env := decode(item.output)) is not None:
+        return item.model_copy(update={"output": env.say})
+    return item
 
 
 # -- after a tool ran --------------------------------------------------------------------------

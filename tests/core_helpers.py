@@ -116,6 +116,15 @@ def all_text(ctx: llm.ChatContext) -> str:
     return "\n".join(parts)
 
 
+def said(output: Any) -> str:
+    """The sentence a tool output carries for the model to say (tools/outcomes.py)."""
+    from tools.outcomes import decode
+
+    text = str(getattr(output, "output", output))
+    envelope = decode(text)
+    return envelope.say if envelope is not None else text
+
+
 def result_events(result: Any) -> list[Any]:
     return list(result.events)
 
@@ -170,6 +179,7 @@ __all__ = [
     "first_system_brief",
     "messages_of",
     "outputs_of",
+    "said",
     "settle",
 ]
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncpg
-from core_helpers import Desk, ToolCall, desk, first_system_brief, hop, settle
+from core_helpers import Desk, ToolCall, desk, first_system_brief, hop, said, settle
 
 from agents import CardSecurityAgent
-from agents.speech import describe_transaction
+from agents.render import describe_transaction, txn_view
 from tools.db import Database
 from tools.money import speak_cents
 
@@ -38,16 +38,16 @@ async def test_balance_is_read_live_from_the_db(db: Database, dsn: str) -> None:
         accounts = await db.accounts(cid)
         assert [a.kind for a in accounts] == ["checking", "savings", "credit_card"]
         for a in accounts:
-            assert a.number_last_four in out.output
+            assert a.number_last_four in said(out)
             if a.kind == "credit_card":
-                assert speak_cents(a.available_credit_cents or 0) in out.output
+                assert speak_cents(a.available_credit_cents or 0) in said(out)
             else:
                 assert (
-                    f"available balance of {speak_cents(a.available_balance_cents)}" in out.output
+                    f"available balance of {speak_cents(a.available_balance_cents)}" in said(out)
                 )
         # pending makes checking's available differ from current: both are explained
         checking = accounts[0]
-        assert f"current balance is {speak_cents(checking.ledger_balance_cents)}" in out.output
+        assert f"current balance is {speak_cents(checking.ledger_balance_cents)}" in said(out)
 
         # the next answer reflects the DB as it is now, not a cached figure
         owner = await asyncpg.connect(dsn)
@@ -64,8 +64,8 @@ async def test_balance_is_read_live_from_the_db(db: Database, dsn: str) -> None:
             "checking again?", ToolCall("get_balance", {"account": "checking"}), "OK."
         )
         out = _out(result)
-        assert "one thousand two hundred thirty-four dollars and fifty-six cents" in out.output
-        assert "savings" not in out.output and "credit" not in out.output
+        assert "one thousand two hundred thirty-four dollars and fifty-six cents" in said(out)
+        assert "savings" not in said(out) and "credit" not in said(out)
 
 
 async def test_balance_for_missing_account_kind_is_an_error(db: Database) -> None:
@@ -74,7 +74,7 @@ async def test_balance_for_missing_account_kind_is_an_error(db: Database) -> Non
         out = _out(
             await d.say("savings?", ToolCall("get_balance", {"account": "savings"}), "None.")
         )
-        assert out.is_error and "no savings account" in out.output and "checking" in out.output
+        assert out.is_error and "no savings account" in said(out) and "checking" in said(out)
 
 
 # -- transactions ----------------------------------------------------------------------------------
@@ -93,13 +93,13 @@ async def test_transactions_default_three_newest(db: Database) -> None:
             "Uber",
             "Blue Bottle Coffee",
         ]
-        assert out.output.count("[ref ") == 3
+        assert said(out).count("[ref ") == 3
         for t in expected:
-            assert describe_transaction(t) in out.output
+            assert describe_transaction(txn_view(t)) in said(out)
         # newest first
-        positions = [out.output.index(f"[ref {t.id}]") for t in expected]
+        positions = [said(out).index(f"[ref {t.id}]") for t in expected]
         assert positions == sorted(positions)
-        assert "(pending)" in out.output  # Whole Foods is still pending
+        assert "(pending)" in said(out)  # Whole Foods is still pending
 
 
 async def test_transactions_merchant_filter(db: Database) -> None:
@@ -110,15 +110,15 @@ async def test_transactions_merchant_filter(db: Database) -> None:
         )
         uber = await db.transactions(cid, merchant="uber", limit=20)
         assert len(uber) == 1
-        assert out.output.startswith("Your most recent transaction is")
-        assert out.output.count("[ref ") == 1 and f"[ref {uber[0].id}]" in out.output
-        assert "twenty-three dollars and ten cents" in out.output
+        assert said(out).startswith("Your most recent transaction is")
+        assert said(out).count("[ref ") == 1 and f"[ref {uber[0].id}]" in said(out)
+        assert "twenty-three dollars and ten cents" in said(out)
         out = _out(
             await d.say(
                 "any zx?", ToolCall("get_transactions", {"merchant": "ZX Electronics"}), "No."
             )
         )
-        assert out.output == "No transactions match that request."  # Ben's merchant, not Alice's
+        assert said(out) == "No transactions match that request."  # Ben's merchant, not Alice's
 
 
 async def test_transactions_min_amount_filter(db: Database) -> None:
@@ -136,11 +136,11 @@ async def test_transactions_min_amount_filter(db: Database) -> None:
             "Parkside Apartments",
             "Transfer from Checking",
         }
-        assert out.output.count("[ref ") == len(expected)
+        assert said(out).count("[ref ") == len(expected)
         for t in expected:
-            assert f"[ref {t.id}]" in out.output
+            assert f"[ref {t.id}]" in said(out)
         for small in ("Uber", "Whole Foods", "Blue Bottle", "Netflix", "Shell", "PG&E"):
-            assert small not in out.output
+            assert small not in said(out)
 
 
 async def test_transactions_reject_bad_arguments(db: Database) -> None:
@@ -149,7 +149,7 @@ async def test_transactions_reject_bad_arguments(db: Database) -> None:
         out = _out(
             await d.say("all of them", ToolCall("get_transactions", {"count": 500}), "Too many.")
         )
-        assert out.is_error and "[ref " not in out.output
+        assert out.is_error and "[ref " not in said(out)
 
 
 # -- card lock / unlock ----------------------------------------------------------------------------
@@ -170,7 +170,7 @@ async def test_lock_needs_read_back_then_writes_once(db: Database) -> None:
                 "lock my debit card", ToolCall("lock_card", {"card_last_four": "4242"}), "Confirm?"
             )
         )
-        assert not out.is_error and out.output.startswith(
+        assert not out.is_error and said(out).startswith(
             "To confirm: lock the Visa debit card ending 4242"
         )
         assert d.state.pending_confirmation is not None
@@ -183,7 +183,7 @@ async def test_lock_needs_read_back_then_writes_once(db: Database) -> None:
         )
         result.expect.next_event().is_function_call(name="lock_card")
         out = result.expect.next_event().is_function_call_output(is_error=False).event().item
-        assert "is now locked" in out.output
+        assert "is now locked" in said(out)
         assert d.state.pending_confirmation is None
         assert (await _card(db, cid, "4242")).status == "locked"
         assert (await _card(db, cid, "5454")).status == "active"  # only that card
@@ -198,7 +198,7 @@ async def test_lock_needs_read_back_then_writes_once(db: Database) -> None:
                 "lock it again", ToolCall("lock_card", {"card_last_four": "4242"}), "Already."
             )
         )
-        assert "locked" in out.output and "nothing needed changing" in out.output.lower()
+        assert "locked" in said(out) and "nothing needed changing" in said(out).lower()
         out = _out(
             await d.say(
                 "yes lock",
@@ -206,7 +206,7 @@ async def test_lock_needs_read_back_then_writes_once(db: Database) -> None:
                 "Already.",
             )
         )
-        assert "nothing needed changing" in out.output.lower()
+        assert "nothing needed changing" in said(out).lower()
         assert len(await db.card_events(card.id)) == 1
 
         # and unlock: read-back, confirm, one more event
@@ -215,14 +215,14 @@ async def test_lock_needs_read_back_then_writes_once(db: Database) -> None:
                 "unlock it", ToolCall("unlock_card", {"card_last_four": "4242"}), "Confirm?"
             )
         )
-        assert out.output.startswith("To confirm: unlock")
+        assert said(out).startswith("To confirm: unlock")
         assert (await _card(db, cid, "4242")).status == "locked"
         out = _out(
             await d.say(
                 "yes", ToolCall("unlock_card", {"card_last_four": "4242", "confirm": True}), "Done."
             )
         )
-        assert "unlocked" in out.output
+        assert "unlocked" in said(out)
         assert (await _card(db, cid, "4242")).status == "active"
         events = await db.card_events(card.id)
         assert [(e["from_status"], e["to_status"]) for e in events] == [
@@ -242,7 +242,7 @@ async def test_lock_with_confirm_on_first_call_does_not_write(db: Database) -> N
                 "Confirm?",
             )
         )
-        assert out.output.startswith("To confirm:")  # treated as the read-back
+        assert said(out).startswith("To confirm:")  # treated as the read-back
         assert (await _card(db, cid, "4242")).status == "active"
         assert await db.card_events(card.id) == []
         await settle()
@@ -263,7 +263,7 @@ async def test_confirmation_must_come_on_the_very_next_turn(db: Database) -> Non
                 "Confirm again?",
             )
         )
-        assert out.output.startswith("To confirm:")
+        assert said(out).startswith("To confirm:")
         assert (await _card(db, cid, "4242")).status == "active"
         assert await db.card_events(card.id) == []
 
@@ -279,7 +279,7 @@ async def test_confirmation_is_bound_to_the_card_read_back(db: Database) -> None
                 "Confirm?",
             )
         )
-        assert out.output.startswith("To confirm: lock the Mastercard credit card ending 5454")
+        assert said(out).startswith("To confirm: lock the Mastercard credit card ending 5454")
         for last_four in ("4242", "5454"):
             card = await _card(db, cid, last_four)
             assert card.status == "active" and await db.card_events(card.id) == []
@@ -352,11 +352,11 @@ async def test_suspicious_charge_brief_and_dispute(db: Database) -> None:
             uber.id,
             debit.id,
         )
-        assert f"case number is {case.id}" in out.output and "Uber" in out.output
+        assert f"case number is {case.id}" in said(out) and "Uber" in said(out)
 
         # disputing again does not open a second case
         out = _out(await d.say("did it work?", ToolCall("dispute_transaction"), "Yes."))
-        assert "already an open dispute" in out.output
+        assert "already an open dispute" in said(out)
         assert len(await db.cases(cid)) == 1
 
 
@@ -378,7 +378,7 @@ async def test_deposit_cannot_be_disputed(db: Database) -> None:
                 "dispute payroll", ToolCall("dispute_transaction", {"merchant": "Acme"}), "No."
             )
         )
-        assert out.is_error and "deposit" in out.output
+        assert out.is_error and "deposit" in said(out)
         assert await db.cases(cid) == []
 
 
@@ -399,4 +399,4 @@ async def test_card_type_picks_the_named_card_and_refuses_one_they_do_not_have(
 
 
 def _outputs(d: Desk) -> list[str]:
-    return [str(i.output) for i in d.session.history.items if i.type == "function_call_output"]
+    return [said(i) for i in d.session.history.items if i.type == "function_call_output"]

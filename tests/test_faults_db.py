@@ -14,16 +14,17 @@ from typing import Any
 
 import asyncpg
 import pytest
+from core_helpers import said
 from scripted_llm import ScriptedLLM, ToolCall
 from security_helpers import settle
 
 from agents import BalanceAgent, CardSecurityAgent, new_session
-from agents.base import UNAVAILABLE
 from agents.verification import bind_principal
 from models import OfflineBankLLM
 from shared_state import Assurance, HandoffBrief, SessionState
 from tools.db import Database, DatabaseUnavailable, EmbeddedPostgres
 from tools.money import speak_cents
+from tools.outcomes import Unavailable, decode
 
 
 @pytest.fixture
@@ -121,7 +122,7 @@ async def test_db_down_mid_turn_caller_hears_clear_message_then_recovers(
             down = await asyncio.wait_for(session.run(user_input="what's my balance?"), 10)
             elapsed = time.monotonic() - started
             [out] = _outputs(down)
-            assert out.is_error and out.output == UNAVAILABLE
+            assert out.is_error and _unavailable(out.output)
             heard = " ".join(_said(down))
             assert "can't reach your accounts right now" in heard, heard
             assert "Nothing has been changed" in heard
@@ -172,7 +173,7 @@ async def test_lock_card_confirmed_while_db_flaps_writes_exactly_once(
             await session.run(user_input="lock my card ending 4242")
             confirmed = await asyncio.wait_for(session.run(user_input="yes"), 15)
             [out] = _outputs(confirmed)
-            assert not out.is_error and out.output.startswith("Done"), out.output
+            assert not out.is_error and said(out).startswith("Done"), said(out)
             again = await session.run(user_input="did it work? lock it")
             assert not any(o.is_error for o in _outputs(again))
         for thread in restarts:
@@ -238,7 +239,7 @@ async def test_pool_exhausted_during_a_turn_then_recovers(dsn: str) -> None:
             finally:
                 await db.pool.release(holder)
             [out] = _outputs(busy)
-            assert out.is_error and out.output == UNAVAILABLE
+            assert out.is_error and _unavailable(out.output)
             assert "can't reach your accounts" in " ".join(_said(busy))
             model.push(
                 ToolCall("get_balance", {"account": "checking"}), lambda ctx: _last_output(ctx)
@@ -252,7 +253,7 @@ async def test_pool_exhausted_during_a_turn_then_recovers(dsn: str) -> None:
 def _last_output(ctx: Any) -> str:
     """A model that reads the last tool output to the caller, word for word."""
     outputs = [i for i in ctx.items if i.type == "function_call_output"]
-    return str(outputs[-1].output) if outputs else "?"
+    return said(outputs[-1]) if outputs else "?"
 
 
 async def test_statement_timeout_through_the_pool(dsn: str) -> None:
@@ -306,7 +307,7 @@ async def test_slow_query_on_a_locked_row_is_database_unavailable(dsn: str) -> N
                 await session.run(user_input="lock 4242")
                 stuck = await asyncio.wait_for(session.run(user_input="yes"), 5)
                 [out] = _outputs(stuck)
-                assert out.is_error and out.output == UNAVAILABLE
+                assert out.is_error and _unavailable(out.output)
         finally:
             await tx.rollback()
         assert await db.card_events(card.id) == []
@@ -347,3 +348,8 @@ async def test_handoff_audit_row_survives_a_db_outage(server: EmbeddedPostgres, 
     finally:
         server.start()
         await db.close()
+
+
+def _unavailable(output: str) -> bool:
+    envelope = decode(output)
+    return envelope is not None and envelope.outcome == Unavailable()

@@ -1,0 +1,123 @@
+"""Realtime mode: the real `RealtimeModel` that `build_models("realtime")` constructs, against a
+local stand-in of the Realtime API's websocket. A handoff must re-point the one shared
+realtime session (a `session.update` with the new desk's instructions and tools on the
+same websocket), not open a second one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from livekit.agents import APIConnectOptions
+from livekit.agents.voice.agent_session import SessionConnectOptions
+from security_helpers import settle
+from standins.openai_chat import Call
+from standins.openai_realtime import OpenAIRealtimeStandIn
+
+from agents import BalanceAgent, Greeter, new_session
+from agents.prompts import instructions_for
+from models import build_models
+from shared_state import SessionState
+from tools.db import Database
+
+ONE_TRY = SessionConnectOptions(
+    llm_conn_options=APIConnectOptions(max_retry=0, retry_interval=0.01, timeout=5.0),
+    max_unrecoverable_errors=1_000_000,
+)
+
+
+@pytest.fixture
+async def realtime(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[OpenAIRealtimeStandIn]:
+    server = OpenAIRealtimeStandIn()
+    await server.start()
+    # How a user points the app at another endpoint: the variables the plugin reads.
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    yield server
+    await server.stop()
+    assert server.errors == [], f"the Realtime API would answer with errors: {server.errors}"
+    assert server.remaining == 0, f"{server.remaining} stand-in turn(s) never requested"
+
+
+def assistant_lines(session: Any) -> list[str]:
+    return [
+        (i.text_content or "").strip()
+        for i in session.history.items
+        if i.type == "message" and i.role == "assistant"
+    ]
+
+
+async def until(predicate: Any, what: str) -> None:
+    for _ in range(500):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_handoff_updates_the_one_realtime_session(
+    db: Database, realtime: OpenAIRealtimeStandIn
+) -> None:
+    models = build_models("realtime")
+    state = SessionState(db=db, channel="console")
+    realtime.push(
+        Call("verify_identity", {"customer_number": "1001", "pin": "1234"}),
+        "Thanks Alice, you're verified.",
+        Call("transfer_to_balance", {"reason": "balance"}),
+        "Balance desk here. Which account?",
+    )
+    async with new_session(state, llm=models.llm, conn_options=ONE_TRY) as session:
+        await session.start(Greeter())
+        await until(lambda: realtime.connections, "the realtime websocket")
+        conn = realtime.connections[0]
+        assert conn.path == "/v1/realtime" and conn.query["model"] == "gpt-realtime"
+        assert conn.authorization == "Bearer sk-test"
+        await until(lambda: "verify_identity" in conn.tool_names, "the greeter's tools")
+        assert conn.session["instructions"] == instructions_for("greeter")
+
+        await asyncio.wait_for(
+            session.run(user_input="My customer number is 1001 and my PIN is 1234"), 15
+        )
+        assert state.is_verified
+        outputs = [
+            e["item"] for e in conn.sent("conversation.item.create")
+            if e["item"]["type"] == "function_call_output"
+        ]  # fmt: skip
+        assert outputs and json.loads(outputs[0]["output"])["outcome"]["type"] == "verified"
+
+        updates_before = len(conn.sent("session.update"))
+        result = await asyncio.wait_for(session.run(user_input="What's my balance?"), 15)
+        result.expect.contains_agent_handoff(new_agent_type=BalanceAgent)
+        await until(
+            lambda: "Balance desk here. Which account?" in assistant_lines(session),
+            "the balance desk's opening",
+        )
+        assert isinstance(session.current_agent, BalanceAgent)
+
+        # one websocket for the whole call: the handoff re-pointed it
+        assert len(realtime.connections) == 1
+        updates = conn.sent("session.update")[updates_before:]
+        sent_instructions = [
+            u["session"]["instructions"] for u in updates if "instructions" in u["session"]
+        ]
+        sent_tools = [
+            sorted(t["name"] for t in u["session"]["tools"])
+            for u in updates
+            if "tools" in u["session"]
+        ]
+        assert sent_instructions == [instructions_for("balance")]
+        assert sent_tools == [
+            ["get_balance", "transfer_to_greeter", "transfer_to_human", "transfer_to_transactions"]
+        ]
+        assert conn.session["instructions"] == instructions_for("balance")
+        assert "verify_identity" not in conn.tool_names
+        # the new desk's opening was asked for on the same session, after the update
+        last_update = conn.events.index(updates[-1])
+        assert any(e["type"] == "response.create" for e in conn.events[last_update:])
+        # the PIN the caller said never stays in the conversation the provider holds
+        assert "1234" not in json.dumps(list(conn.items.values()))
+    await models.llm.aclose()
+    await settle()

@@ -208,6 +208,22 @@ def _ensure_sounddevice() -> None:
         sys.modules["sounddevice"] = types.ModuleType("sounddevice")
 
 
+def _hide_cli_deprecation() -> None:
+    """The demo is for someone meeting the bank desk, not livekit's CLI roadmap: drop the
+    console's "Deprecated" notice (a tagged print, not a log record)."""
+    from livekit.agents.cli import _legacy
+
+    show = _legacy.AgentsConsole.print
+
+    def print_unless_deprecation(
+        self: _legacy.AgentsConsole, child: Any, *, tag: str = "", tag_style: Any = None
+    ) -> None:
+        if tag != "Deprecated":
+            show(self, child, tag=tag, tag_style=tag_style)
+
+    _legacy.AgentsConsole.print = print_unless_deprecation  # type: ignore[method-assign]
+
+
 if __name__ == "__main__":
     try:
         choose_mode()
@@ -222,4 +238,6 @@ if __name__ == "__main__":
         asyncio.run(run_plain_console(build_models(mode).llm))
         raise SystemExit(0)
     _ensure_sounddevice()
+    if sys.argv[1:2] == ["console"]:
+        _hide_cli_deprecation()
     cli.run_app(server)

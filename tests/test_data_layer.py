@@ -148,9 +148,7 @@ async def test_lost_card_cannot_be_unlocked(db: Database) -> None:
     assert result.change is CardChange.NOT_ALLOWED and result.card.status == "lost"
 
 
-async def test_pin_check_locks_after_three_failures_and_persists(
-    db: Database, dsn: str
-) -> None:
+async def test_pin_check_locks_after_three_failures_and_persists(db: Database, dsn: str) -> None:
     assert (await db.verify_pin("1002", "0000")).status is VerificationStatus.WRONG_PIN
     second = await db.verify_pin("1002", "1111")
     assert second.status is VerificationStatus.WRONG_PIN and second.attempts_left == 1
@@ -197,11 +195,23 @@ async def test_cases_are_idempotent(db: Database) -> None:
 
 
 async def test_audit_tables_are_append_only(db: Database, dsn: str) -> None:
-    await db.append_handoff_audit([{
-        "session_id": "s1", "seq": 1, "from_agent": "greeter", "to_agent": "balance",
-        "reason": "r", "intent": "balance", "assurance": "pin", "context_policy": "brief",
-        "outcome": "accepted", "rejection_reason": None, "duration_ms": 1.0,
-    }])
+    await db.append_handoff_audit(
+        [
+            {
+                "session_id": "s1",
+                "seq": 1,
+                "from_agent": "greeter",
+                "to_agent": "balance",
+                "reason": "r",
+                "intent": "balance",
+                "assurance": "pin",
+                "context_policy": "brief",
+                "outcome": "accepted",
+                "rejection_reason": None,
+                "duration_ms": 1.0,
+            }
+        ]
+    )
     # As the application role (what Database runs as) and even as the owning superuser.
     async with db.pool.acquire() as conn:
         assert await conn.fetchval("SELECT current_user") == "bank_app"
@@ -308,3 +318,36 @@ def test_money_formatting() -> None:
         "one million two hundred thirty-four thousand five hundred sixty-seven dollars "
         "and eighty-nine cents"
     )
+
+
+async def test_demo_dates_follow_today_and_reset_restores_transactions(
+    pg_server: EmbeddedPostgres,
+) -> None:
+    """An old demo database: its transactions move to today on the next seed; a reset puts
+    back deleted or edited transactions and the balances."""
+    admin = await asyncpg.connect(pg_server.dsn)
+    await admin.execute("DROP DATABASE IF EXISTS demo_dates")
+    await admin.execute("CREATE DATABASE demo_dates")
+    await admin.close()
+    dsn = pg_server.dsn_for("demo_dates")
+    await migrate(dsn)
+    await seed_demo(dsn)
+    conn = await asyncpg.connect(dsn)
+    try:
+        newest_sql = "SELECT max(occurred_at)::date FROM transactions"
+        fresh = await conn.fetchval(newest_sql)
+        total = await conn.fetchval("SELECT count(*) FROM transactions")
+        await conn.execute("UPDATE transactions SET occurred_at = occurred_at - interval '40 days'")
+        assert await seed_demo(dsn) == []  # nobody rewritten, only dates moved
+        assert await conn.fetchval(newest_sql) == fresh
+        await conn.execute("DELETE FROM transactions WHERE merchant LIKE 'Uber%'")
+        await conn.execute("UPDATE accounts SET available_balance_cents = 1")
+        assert await seed_demo(dsn, reset=True) == ["1001", "1002", "1003", "1004"]
+        assert await conn.fetchval("SELECT count(*) FROM transactions") == total
+        assert (
+            await conn.fetchval("SELECT count(*) FROM accounts WHERE available_balance_cents = 1")
+            == 0
+        )
+        assert await conn.fetchval(newest_sql) == fresh
+    finally:
+        await conn.close()

@@ -2,7 +2,10 @@
 
 Demo customers come from `tools/demo_customers.json` (also read by external harnesses).
 Seeding is idempotent: a customer whose number already exists is left as it is, unless
-`reset=True`, which restores that customer's demo state (cards, cases, lockout, transactions)."""
+`reset=True`, which restores that customer's demo state (cards, cases, lockout, balances,
+transactions). Demo transaction dates are relative to the day the demo runs: an existing
+customer's transactions move forward to today on every seed (no "today" drifting into
+last month on an old `.data/pg`)."""
 
 from __future__ import annotations
 
@@ -37,9 +40,10 @@ async def seed_demo(dsn: str, *, reset: bool = False, path: Path = DEMO_FILE) ->
                     "SELECT id FROM customers WHERE customer_number = $1", spec["customer_number"]
                 )
                 if existing is not None and not reset:
+                    await _bring_dates_to_today(conn, existing, spec, now)
                     continue
                 if existing is not None:
-                    await _restore_demo_state(conn, existing, spec)
+                    await _restore_demo_state(conn, existing, spec, now)
                 else:
                     await _insert_customer(conn, spec, now)
                 written.append(spec["customer_number"])
@@ -48,11 +52,38 @@ async def seed_demo(dsn: str, *, reset: bool = False, path: Path = DEMO_FILE) ->
     return written
 
 
-async def _restore_demo_state(
-    conn: asyncpg.Connection, customer_id: int, spec: dict[str, Any]
+async def _bring_dates_to_today(
+    conn: asyncpg.Connection, customer_id: int, spec: dict[str, Any], now: datetime
 ) -> None:
-    """Demo reset: clear the lockout and cases and put cards back to their demo status.
-    Card events are append-only and stay as history."""
+    """Shift the customer's transactions by whole days so the newest one is as many days
+    old as in the demo file. Nothing moves when the data is already current."""
+    newest = await conn.fetchval(
+        "SELECT max(t.occurred_at) FROM transactions t JOIN accounts a ON a.id = t.account_id "
+        "WHERE a.customer_id = $1",
+        customer_id,
+    )
+    if newest is None or not spec["transactions"]:
+        return
+    expected = now.date() - timedelta(days=min(t["days_ago"] for t in spec["transactions"]))
+    shift = (expected - newest.astimezone(UTC).date()).days
+    if shift <= 0:
+        return
+    await conn.execute(
+        "UPDATE transactions t SET occurred_at = LEAST(occurred_at + make_interval(days => $2),"
+        " $3), posted_at = posted_at + make_interval(days => $2) FROM accounts a "
+        "WHERE a.id = t.account_id AND a.customer_id = $1",
+        customer_id,
+        shift,
+        now,
+    )
+
+
+async def _restore_demo_state(
+    conn: asyncpg.Connection, customer_id: int, spec: dict[str, Any], now: datetime
+) -> None:
+    """Demo reset: clear the lockout and cases, put cards back to their demo status, and
+    restore balances and transactions (dated from today). Card events are append-only and
+    stay as history."""
     await conn.execute(
         "UPDATE customers SET failed_pin_attempts = 0, verification_locked_until = NULL "
         "WHERE id = $1",
@@ -67,6 +98,22 @@ async def _restore_demo_state(
             card["last_four"],
             card["status"],
         )
+    account_ids: dict[str, int] = {}
+    for acc in spec["accounts"]:
+        account_ids[acc["key"]] = await conn.fetchval(
+            "UPDATE accounts SET ledger_balance_cents = $3, available_balance_cents = $4,"
+            " credit_limit_cents = $5 WHERE customer_id = $1 AND number_last_four = $2"
+            " RETURNING id",
+            customer_id,
+            acc["last_four"],
+            acc["ledger_cents"],
+            acc["available_cents"],
+            acc.get("credit_limit_cents"),
+        )
+    await conn.execute(
+        "DELETE FROM transactions WHERE account_id = ANY($1::bigint[])", list(account_ids.values())
+    )
+    await _insert_transactions(conn, spec, account_ids, now)
 
 
 async def _insert_customer(conn: asyncpg.Connection, spec: dict[str, Any], now: datetime) -> None:
@@ -103,6 +150,12 @@ async def _insert_customer(conn: asyncpg.Connection, spec: dict[str, Any], now: 
             card["kind"],
             card["status"],
         )
+    await _insert_transactions(conn, spec, account_ids, now)
+
+
+async def _insert_transactions(
+    conn: asyncpg.Connection, spec: dict[str, Any], account_ids: dict[str, int], now: datetime
+) -> None:
     today = now.date()
     for txn in spec["transactions"]:
         hh, mm = (int(x) for x in txn["time"].split(":"))

@@ -261,9 +261,7 @@ async def _card_action(
     state = ctx.userdata
     principal = require_principal(ctx, action=f"{action}_card")
     try:
-        card = _pick_card(
-            state, await _cards(state.db, principal), last_four, action, card_type
-        )
+        card = _pick_card(state, await _cards(state.db, principal), last_four, action, card_type)
     except NothingToChange as nothing:
         state.pending_confirmation = None
         return render(nothing.outcome)

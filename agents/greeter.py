@@ -84,9 +84,7 @@ class Greeter(BankAgent):
             if target in ("balance", "transactions", "card_security"):
                 # Continue to what they asked for before verifying, without asking again;
                 # the refused transfer's reason says what that was, even turns later.
-                return await handoff(
-                    ctx, target, reason=_continuing(state, target)
-                )
+                return await handoff(ctx, target, reason=_continuing(state, target))
         return render(Verified(first_name=customer.first_name))
 
 

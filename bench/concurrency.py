@@ -112,9 +112,7 @@ async def _level(db: Database, numbers: list[str]) -> Level:
     outcome = CallOutcome()
     started, release = asyncio.Event(), asyncio.Event()
     before = settle_memory()
-    tasks = [
-        asyncio.create_task(_call(db, n, outcome, started, release, alive)) for n in numbers
-    ]
+    tasks = [asyncio.create_task(_call(db, n, outcome, started, release, alive)) for n in numbers]
     await asyncio.sleep(0)
     t0 = time.perf_counter()
     started.set()
@@ -183,13 +181,30 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
     table = Table(
         f"N concurrent sessions, 6 turns each (greeting + 5 caller turns), pool max_size="
         f"{POOL_SIZE}",
-        ["sessions", "turns", "wall s", "turns/s", "p50 turn ms", "p99 turn ms", "max ms",
-         "errors", "MB/session"],
+        [
+            "sessions",
+            "turns",
+            "wall s",
+            "turns/s",
+            "p50 turn ms",
+            "p99 turn ms",
+            "max ms",
+            "errors",
+            "MB/session",
+        ],
     )
     for m in measured:
-        table.add(m.sessions, m.turns, m.wall_s, m.turns_per_s,
-                  m.p50_ms, m.p99_ms, m.max_ms, m.errors,
-                  f"{m.mb_per_session:.2f}")
+        table.add(
+            m.sessions,
+            m.turns,
+            m.wall_s,
+            m.turns_per_s,
+            m.p50_ms,
+            m.p99_ms,
+            m.max_ms,
+            m.errors,
+            f"{m.mb_per_session:.2f}",
+        )
     result.tables.append(table)
     for m in measured:
         if m.errors:
@@ -203,9 +218,12 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
             f"concurrency: {TARGET_SESSIONS} sessions, {m.turns_per_s:.0f} turns/s, p99 turn "
             f"{m.p99_ms:.0f} ms, {m.errors} errors, {m.mb_per_session:.2f} "
             f"MB/session -> {verdict(ok)} (target 0 errors, <= {TARGET_MB_PER_SESSION} MB/"
-            f"session); " + ", ".join(
+            f"session); "
+            + ", ".join(
                 f"{int(x.sessions)}: {x.turns_per_s:.0f} t/s p99 {x.p99_ms:.0f} ms "
-                f"{int(x.errors)} err" for x in measured if x is not m
+                f"{int(x.errors)} err"
+                for x in measured
+                if x is not m
             )
         )
     else:

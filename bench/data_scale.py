@@ -131,8 +131,9 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
         ["data set", "customers", "transactions", "n", "p50 ms", "p99 ms", "max ms"],
     )
     table.add("demo", 4, "~20", d.n, d.p50_ms, d.p99_ms, d.max_ms)
-    table.add(f"synthetic ({size})", f"{customers:,}", f"{txn_rows:,}", b.n, b.p50_ms, b.p99_ms,
-              b.max_ms)
+    table.add(
+        f"synthetic ({size})", f"{customers:,}", f"{txn_rows:,}", b.n, b.p50_ms, b.p99_ms, b.max_ms
+    )
     verdicts = Table("Against the target", ["metric", "value", "target", "verdict"])
     verdicts.add("p99 synthetic / p99 demo", f"{ratio:.2f}x", f"<= {TARGET_RATIO}x", verdict(ok))
     verdicts.add("p50 synthetic / p50 demo", f"{b.p50_ms / d.p50_ms:.2f}x", "-", "-")
@@ -142,8 +143,11 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
         ("Indexes on transactions:", "\n".join(f"{r[0]}: {r[1]}" for r in indexes))
     )
     result.blocks.append(
-        (f"EXPLAIN (ANALYZE, BUFFERS) of the filtered query (synthetic customer "
-         f"{sample_customer.customer_number}):", plan)
+        (
+            f"EXPLAIN (ANALYZE, BUFFERS) of the filtered query (synthetic customer "
+            f"{sample_customer.customer_number}):",
+            plan,
+        )
     )
     result.targets_met = ok
     result.summary = (

@@ -192,10 +192,18 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
     table.add("bare livekit Agent -> Agent", b.n, b.p50_ms, b.p99_ms, b.mean_ms, b.max_ms)
     table.add("ours (policy+audit+checkpoint+DB)", o.n, o.p50_ms, o.p99_ms, o.mean_ms, o.max_ms)
     verdict_table = Table("Against the targets", ["metric", "value", "target", "verdict"])
-    verdict_table.add("ratio p50 (ours/bare)", f"{ratio:.2f}x", f"<= {TARGET_RATIO}x",
-                      verdict(ratio <= TARGET_RATIO))
-    verdict_table.add("added p50", f"{added:.2f} ms", f"<= {TARGET_ADDED_MS} ms",
-                      verdict(added <= TARGET_ADDED_MS))
+    verdict_table.add(
+        "ratio p50 (ours/bare)",
+        f"{ratio:.2f}x",
+        f"<= {TARGET_RATIO}x",
+        verdict(ratio <= TARGET_RATIO),
+    )
+    verdict_table.add(
+        "added p50",
+        f"{added:.2f} ms",
+        f"<= {TARGET_ADDED_MS} ms",
+        verdict(added <= TARGET_ADDED_MS),
+    )
     verdict_table.add("ratio p99 (ours/bare)", f"{o.p99_ms / b.p99_ms:.2f}x", "-", "-")
     result.tables += [table, verdict_table]
     result.targets_met = ok

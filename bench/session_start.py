@@ -143,11 +143,18 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
         "Job start -> greeter's first line",
         ["measured", "n", "p50 ms", "p99 ms", "mean ms", "max ms"],
     )
-    table.add("new_session + session.start(Greeter(), capture_run=True) -> greeting", d.n,
-              d.p50_ms, d.p99_ms, d.mean_ms, d.max_ms)
+    table.add(
+        "new_session + session.start(Greeter(), capture_run=True) -> greeting",
+        d.n,
+        d.p50_ms,
+        d.p99_ms,
+        d.mean_ms,
+        d.max_ms,
+    )
     table.add("agent.entrypoint(fake job) returns", r.n, r.p50_ms, r.p99_ms, r.mean_ms, r.max_ms)
-    table.add("agent.entrypoint(fake job) -> greeting", g.n, g.p50_ms, g.p99_ms, g.mean_ms,
-              g.max_ms)
+    table.add(
+        "agent.entrypoint(fake job) -> greeting", g.n, g.p50_ms, g.p99_ms, g.mean_ms, g.max_ms
+    )
     result.tables.append(table)
     result.notes.append(
         "entrypoint includes Database.connect (a new asyncpg pool per job, plus one extra "

@@ -221,9 +221,7 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
                 group = callers[:level]
                 per_caller = serial_iters if level == 1 else concurrent_iters
                 samples: dict[tuple[str, bool], list[float]] = {}
-                bound = {
-                    v: [await _ops(db, c, validate=v) for c in group] for v in (False, True)
-                }
+                bound = {v: [await _ops(db, c, validate=v) for c in group] for v in (False, True)}
                 for validate in (False, True):  # warm-up: prepared statements, schemas
                     for name in OPS:
                         await _measure([ops[name] for ops in bound[validate]], 2)
@@ -245,14 +243,30 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
                 ]
                 table = Table(
                     f"{level} concurrent caller(s), pool max_size={POOL_SIZE}",
-                    ["operation", "n", "p50 ms", "p99 ms", "x bare p50",
-                     "+ lk args p50", "+ lk args p99", "x bare p50 (+lk)"],
+                    [
+                        "operation",
+                        "n",
+                        "p50 ms",
+                        "p99 ms",
+                        "x bare p50",
+                        "+ lk args p50",
+                        "+ lk args p99",
+                        "x bare p50 (+lk)",
+                    ],
                 )
                 for name in OPS:
                     s = Stats.of(samples[(name, False)])
                     v = Stats.of(samples[(name, True)])
-                    table.add(name, s.n, s.p50_ms, s.p99_ms, f"{s.p50_ms / bare.p50_ms:.2f}",
-                              v.p50_ms, v.p99_ms, f"{v.p50_ms / bare.p50_ms:.2f}")
+                    table.add(
+                        name,
+                        s.n,
+                        s.p50_ms,
+                        s.p99_ms,
+                        f"{s.p50_ms / bare.p50_ms:.2f}",
+                        v.p50_ms,
+                        v.p99_ms,
+                        f"{v.p50_ms / bare.p50_ms:.2f}",
+                    )
                     if name in REFERENCES:
                         continue
                     ratio = s.p50_ms / bare.p50_ms
@@ -262,8 +276,15 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
                         ok = ok and s.p99_ms < TARGET_P99_MS
                         p99_target = f"< {TARGET_P99_MS:.0f}"
                     all_ok = all_ok and ok
-                    verdicts.add(level, name, f"{ratio:.2f}x", f"<= {TARGET_RATIO}x",
-                                 f"{s.p99_ms:.2f}", p99_target, verdict(ok))
+                    verdicts.add(
+                        level,
+                        name,
+                        f"{ratio:.2f}x",
+                        f"<= {TARGET_RATIO}x",
+                        f"{s.p99_ms:.2f}",
+                        p99_target,
+                        verdict(ok),
+                    )
                 tables.append(table)
                 if level == max(levels):
                     bare_p99_top = bare.p99_ms
@@ -321,9 +342,7 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
         )
     result.summary = (
         "tools: "
-        + "; ".join(
-            f"{r[1]}@{r[0]} {r[2]} bare, p99 {r[4]} ms" for r in verdicts.rows
-        )
+        + "; ".join(f"{r[1]}@{r[0]} {r[2]} bare, p99 {r[4]} ms" for r in verdicts.rows)
         + f" -> {verdict(all_ok)}"
         + (f" (missed: {', '.join(missed)})" if missed else "")
     )

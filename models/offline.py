@@ -363,9 +363,7 @@ def _greeter_returning(ctx: Context, instructions: str) -> Reply:
 _NEEDS = "caller needs: "
 
 
-def _what_the_desk_passed_on(
-    ctx: Context, request: Understanding | None
-) -> Understanding | None:
+def _what_the_desk_passed_on(ctx: Context, request: Understanding | None) -> Understanding | None:
     """A desk sent the caller back for something it can't do ("caller needs: balance"):
     that request, with the slots from the caller's own words when they said it."""
     question = ctx.brief().get("open_question", "")

@@ -227,8 +227,8 @@ def charge_question(purpose: Ask) -> str:
 def charge_to_card_security(ctx: Context, purpose: Ask, u: Understanding) -> Reply:
     """At the transactions desk: the charge the caller means, handed to card security (which
     offers the lock and the dispute); or the question, or the listing to ask it over."""
-    reason = "caller does not recognise a charge" if purpose is Ask.SUSPICIOUS else (
-        "dispute a charge"
+    reason = (
+        "caller does not recognise a charge" if purpose is Ask.SUSPICIOUS else ("dispute a charge")
     )
     text = u.extras.get("text", "")
     listed = last_listing(ctx)

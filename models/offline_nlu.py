@@ -472,8 +472,10 @@ def _classify(t: str, u: Understanding) -> Ask:
         return Ask.ABOUT
     if main is None and REPEAT.search(t):
         return Ask.REPEAT
-    if MORE.search(t) and main in (None, Ask.TRANSACTIONS) and not (
-        u.merchant or u.days_back or u.count
+    if (
+        MORE.search(t)
+        and main in (None, Ask.TRANSACTIONS)
+        and not (u.merchant or u.days_back or u.count)
     ):
         return Ask.MORE
     if u.pin:
@@ -487,10 +489,14 @@ def _classify(t: str, u: Understanding) -> Ask:
         return Ask.VERIFY
     if YES.search(t) and main is None and not THANKS.search(t):
         return Ask.YES
-    if NO.search(t) and not (main is None and _card_choice(t, u)) and (
-        main in (None, Ask.GOODBYE)
-        or (main in _CARD_ACTIONS and _NEGATION.search(t) and not _wants_dispute(main, t))
-        or (len(t.split()) <= 3 and not re.search(r"\bcards?\b", t, re.IGNORECASE))
+    if (
+        NO.search(t)
+        and not (main is None and _card_choice(t, u))
+        and (
+            main in (None, Ask.GOODBYE)
+            or (main in _CARD_ACTIONS and _NEGATION.search(t) and not _wants_dispute(main, t))
+            or (len(t.split()) <= 3 and not re.search(r"\bcards?\b", t, re.IGNORECASE))
+        )
     ):
         return Ask.NO
     if main is not None:

@@ -471,8 +471,14 @@ def also_offer(ctx: Context, tool: str, done: str = "") -> str:
     """'My balance and my last transactions': one desk answers, then offers the other."""
     said = normalise(ctx.last_of_role("user") or "")
     if tool in CARD_WRITES and done.startswith("Done"):
-        asked = next((t for t in reversed(ctx.user_messages()) if understand(t).ask in
-                      (Ask.LOCK, Ask.UNLOCK, Ask.LOST, Ask.STOLEN)), "")
+        asked = next(
+            (
+                t
+                for t in reversed(ctx.user_messages())
+                if understand(t).ask in (Ask.LOCK, Ask.UNLOCK, Ask.LOST, Ask.STOLEN)
+            ),
+            "",
+        )
         asked = normalise(asked)
         if BALANCE.search(asked):
             return " " + ALSO_BALANCE

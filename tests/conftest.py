@@ -19,8 +19,16 @@ from db_clones import TEMPLATE_DB, clone_template, drop_database
 
 from tools.db import Database, EmbeddedPostgres, migrate, seed_demo
 
-for _key in ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "ELEVEN_API_KEY", "ELEVENLABS_API_KEY",
-             "LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "BANK_MODEL_MODE"):
+for _key in (
+    "OPENAI_API_KEY",
+    "DEEPGRAM_API_KEY",
+    "ELEVEN_API_KEY",
+    "ELEVENLABS_API_KEY",
+    "LIVEKIT_URL",
+    "LIVEKIT_API_KEY",
+    "LIVEKIT_API_SECRET",
+    "BANK_MODEL_MODE",
+):
     os.environ.pop(_key, None)
 
 _real_connect = socket.socket.connect
@@ -63,7 +71,6 @@ def _guarded_getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
 
 
 socket.getaddrinfo = _guarded_getaddrinfo
-
 
 
 @pytest.fixture(scope="session")

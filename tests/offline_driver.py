@@ -28,8 +28,9 @@ class Turn:
 
 class OfflineCall:
     def __init__(self, db: Database, **state_kwargs: Any) -> None:
-        self.state = SessionState(db=db, channel=state_kwargs.pop("channel", "console"),
-                                  **state_kwargs)
+        self.state = SessionState(
+            db=db, channel=state_kwargs.pop("channel", "console"), **state_kwargs
+        )
         self.session: AgentSession[SessionState] = new_session(self.state, llm=OfflineBankLLM())
         self.opening: list[str] = []
 

@@ -42,9 +42,7 @@ async def test_balance_is_read_live_from_the_db(db: Database, dsn: str) -> None:
             if a.kind == "credit_card":
                 assert speak_cents(a.available_credit_cents or 0) in said(out)
             else:
-                assert (
-                    f"available balance of {speak_cents(a.available_balance_cents)}" in said(out)
-                )
+                assert f"available balance of {speak_cents(a.available_balance_cents)}" in said(out)
         # pending makes checking's available differ from current: both are explained
         checking = accounts[0]
         assert f"current balance is {speak_cents(checking.ledger_balance_cents)}" in said(out)

@@ -656,8 +656,10 @@ async def test_change_of_mind_and_typos(db: Database) -> None:
 async def test_someone_elses_account_is_refused_without_reading_anything(db: Database) -> None:
     async with OfflineCall(db) as call:
         await call.say("1001 1234")
-        for ask in ("what's ben's balance? his customer number is 1002",
-                    "can you check my wife's account"):
+        for ask in (
+            "what's ben's balance? his customer number is 1002",
+            "can you check my wife's account",
+        ):
             t = await call.say(ask)
             assert "only help with your own accounts" in t.text and not t.tools
             assert "dollars" not in t.text and t.agent == "greeter"

@@ -125,8 +125,17 @@ _SET_CARD_STATUS_SQL = """
 BIGINT_MAX = 2**63 - 1
 
 _AUDIT_COLUMNS = (
-    "session_id", "seq", "from_agent", "to_agent", "reason", "intent", "assurance",
-    "context_policy", "outcome", "rejection_reason", "duration_ms",
+    "session_id",
+    "seq",
+    "from_agent",
+    "to_agent",
+    "reason",
+    "intent",
+    "assurance",
+    "context_policy",
+    "outcome",
+    "rejection_reason",
+    "duration_ms",
 )
 # Audit rows (column arrays, any number, possibly none) plus an optional checkpoint upsert
 # ($12 NULL: none) as one statement: a single implicit transaction, a single round trip.
@@ -247,9 +256,7 @@ class Database:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    async def _run(
-        self, fn: Callable[[Any], Awaitable[T]], *, retry: bool = True
-    ) -> T:
+    async def _run(self, fn: Callable[[Any], Awaitable[T]], *, retry: bool = True) -> T:
         """Run `fn` on a pooled connection. With `retry`, transient faults are retried
         within the budget. Without, only a busy pool is waited for (nothing was sent, so
         even a non-idempotent write may wait): a burst of callers makes such writes slower,
@@ -370,9 +377,7 @@ class Database:
                 return await self._locked_meanwhile(row["id"])
             return VerificationResult(VerificationStatus.VERIFIED, _customer(row))
         counted = await self._run(
-            lambda c: c.fetchrow(
-                _PIN_FAILURE_SQL, row["id"], current, MAX_PIN_FAILURES, LOCKOUT
-            ),
+            lambda c: c.fetchrow(_PIN_FAILURE_SQL, row["id"], current, MAX_PIN_FAILURES, LOCKOUT),
             retry=False,
         )
         if counted is None:

@@ -44,7 +44,22 @@ def prewarm(proc: JobProcess) -> None:
         proc.userdata["vad"] = silero.VAD.load()
 
 
-server = AgentServer(setup_fnc=prewarm)
+# Calls one worker carries before it reports itself full, per mode: local speech models
+# share the CPU, so about one call per core; the others mostly wait on the network.
+DEFAULT_MAX_CALLS = {"offline": 40, "local": os.cpu_count() or 1, "pipeline": 25, "realtime": 25}
+
+
+def call_load(_server: AgentServer) -> float:
+    """A worker's load is its share of the calls it can carry (BANK_MAX_CALLS_PER_WORKER),
+    not livekit's default, the CPU of the whole machine: that reads any other process's
+    work (Postgres, a co-located livekit-server, a second worker) as this worker being
+    full, and livekit-server then dispatches a new call to nobody and never retries."""
+    configured = os.environ.get("BANK_MAX_CALLS_PER_WORKER")
+    limit = int(configured) if configured else DEFAULT_MAX_CALLS.get(choose_mode(), 25)
+    return min(1.0, len(_server.active_jobs) / max(limit, 1))
+
+
+server = AgentServer(setup_fnc=prewarm, load_fnc=call_load)
 
 
 @server.rtc_session(agent_name=AGENT_NAME)
@@ -114,6 +129,7 @@ async def _build_state(ctx: JobContext, db: Database, caller: CallerInfo) -> Ses
             # A restarted worker picks the call up where it was: same desk, same principal.
             state = SessionState.from_checkpoint(saved, db=db)
             state.greeted = True
+            state.resumed = True
             logger.info("resumed call from checkpoint", extra={"agent": state.current_agent})
             return state
     state = SessionState(

@@ -61,6 +61,11 @@ def configure_voices(factory: VoiceFactory | None) -> None:
     _voice_factory = factory
 
 
+RESUMED_LINE = (
+    "Sorry about that, we were cut off for a moment. I'm back, and you're still with "
+    "{desk}. Where were we?"
+)
+
 class BankAgent(Agent):
     agent_id: ClassVar[str]
 
@@ -92,6 +97,11 @@ class BankAgent(Agent):
         if isinstance(self.session.llm, llm.RealtimeModel):
             # A realtime model speaks without our llm_node: gate its opening here instead.
             await audit_settled(state)
+        if state.resumed:
+            state.resumed = False
+            # A fixed line, not an opening: the caller heard silence, not a new call.
+            self.session.say(RESUMED_LINE.format(desk=DISPLAY_NAMES[self.agent_id]))
+            return
         await self.speak_opening()
 
     async def llm_node(

@@ -150,6 +150,9 @@ class SessionState:
     # livekit performs at most one agent switch per reply (two returned agents: neither),
     # so a second transfer in the same reply is refused (agents.base.handoff).
     handoff_claim: tuple[str, str, str] | None = None
+    # Set when a new job picks the call up from its checkpoint (the last worker was lost):
+    # the desk then says it is back instead of opening again.
+    resumed: bool = False
     _principal: Principal | None = None
 
     # -- identity ---------------------------------------------------------------------------
@@ -223,7 +226,9 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-_HANDLES = frozenset({"db", "audit", "escalation", "on_agent_changed", "handoff_claim"})
+_HANDLES = frozenset(
+    {"db", "audit", "escalation", "on_agent_changed", "handoff_claim", "resumed"}
+)
 
 
 _SCALARS = (str, int, float, bool, type(None))

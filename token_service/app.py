@@ -14,6 +14,7 @@ import logging
 import secrets
 import signal
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from livekit import api
 from tools.db import Database, DatabaseUnavailable, NotFound, VerificationResult
 from tools.db.models import VerificationStatus
 
+from .redispatch import WEBHOOK_PATH, Redispatcher
 from .settings import TokenSettings
 from .throttle import SlidingWindowLimiter, whole_seconds
 
@@ -34,7 +36,9 @@ DB_KEY = web.AppKey("db", Database)
 SETTINGS_KEY = web.AppKey("settings", TokenSettings)
 IP_LIMITER_KEY = web.AppKey("ip_limiter", SlidingWindowLimiter)
 CUSTOMER_LIMITER_KEY = web.AppKey("customer_limiter", SlidingWindowLimiter)
+REDISPATCHER_KEY = web.AppKey("redispatcher", Redispatcher)
 REQUEST_ID_KEY = web.RequestKey("request_id", str)
+WEBHOOK_MAX_BODY_BYTES = 256 * 1024  # livekit-server's events carry room and participant info
 
 MAX_BODY_BYTES = 4096
 MAX_CUSTOMER_NUMBER_LEN = 20
@@ -65,7 +69,28 @@ def create_app(db: Database, settings: TokenSettings) -> web.Application:
     )
     app.router.add_post("/api/token", issue_token)
     app.router.add_get("/healthz", healthz)
+    # Webhooks are larger than logins: their own sub-app with its own body limit.
+    webhooks = web.Application(client_max_size=WEBHOOK_MAX_BODY_BYTES)
+    prefix, _, name = WEBHOOK_PATH.rpartition("/")
+    webhooks.router.add_post(f"/{name}", livekit_webhook)
+    app.add_subapp(prefix, webhooks)
+    app.cleanup_ctx.append(_redispatcher)
     return app
+
+
+async def _redispatcher(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS_KEY]
+    livekit = api.LiveKitAPI(settings.server_api_url, settings.api_key, settings.api_secret)
+    verifier = api.TokenVerifier(settings.api_key, settings.api_secret)
+    receiver = api.WebhookReceiver(verifier)
+    app[REDISPATCHER_KEY] = Redispatcher(settings.agent_name, receiver, livekit)
+    yield
+    await livekit.aclose()
+
+
+async def livekit_webhook(request: web.Request) -> web.Response:
+    """livekit-server's signed events; see redispatch.py."""
+    return await request.config_dict[REDISPATCHER_KEY].handle(request)
 
 
 # -- responses --------------------------------------------------------------------------------

@@ -22,9 +22,10 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class TokenSettings:
-    livekit_url: str
+    livekit_url: str  # handed to clients: must be reachable from the phone or browser
     api_key: str
     api_secret: str
+    api_url: str = ""  # where this service reaches LiveKit's API; default: livekit_url
     ttl: timedelta = DEFAULT_TTL
     host: str = "127.0.0.1"
     port: int = 8088
@@ -42,6 +43,10 @@ class TokenSettings:
             raise SettingsError(
                 f"TOKEN_TTL_SECONDS must be between 1 and {int(MAX_TTL.total_seconds())}"
             )
+
+    @property
+    def server_api_url(self) -> str:
+        return self.api_url or self.livekit_url
 
     def __repr__(self) -> str:  # keep the secret out of logs and tracebacks
         return (
@@ -68,6 +73,7 @@ class TokenSettings:
             )
         return cls(
             livekit_url=url,
+            api_url=env.get("LIVEKIT_API_URL") or url,
             api_key=api_key,
             api_secret=api_secret,
             ttl=timedelta(seconds=_int(env, "TOKEN_TTL_SECONDS", int(DEFAULT_TTL.total_seconds()))),

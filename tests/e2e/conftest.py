@@ -51,30 +51,49 @@ async def stack_dsn(pg_server: EmbeddedPostgres) -> AsyncIterator[str]:
     await drop_database(pg_server, name)
 
 
-@pytest.fixture(scope="session")
-def stack(livekit_binary: Path, stack_dsn: str, stack_logs: Path) -> Iterator[Stack]:
+def start_stack(binary: Path, dsn: str, logs: Path) -> Stack:
     """livekit-server + token service. The token service also receives the server's
     webhooks (it re-dispatches the agent to a call whose worker was lost)."""
+    logs.mkdir(parents=True, exist_ok=True)
     token_port = free_port()
     livekit = LiveKitServer(
-        livekit_binary,
-        log_path=stack_logs / "livekit-server.log",
+        binary,
+        log_path=logs / "livekit-server.log",
         webhook_urls=[f"http://127.0.0.1:{token_port}/livekit/webhook"],
     ).start()
     tokens = TokenService(
         livekit.url,
         livekit.api_key,
         livekit.api_secret,
-        stack_dsn,
-        log_path=stack_logs / "token-service.log",
+        dsn,
+        log_path=logs / "token-service.log",
         port=token_port,
     )
     try:
         tokens.start()
-        yield Stack(livekit, tokens, stack_dsn, stack_logs)
-    finally:
-        tokens.stop()
+    except BaseException:
         livekit.stop()
+        raise
+    return Stack(livekit, tokens, dsn, logs)
+
+
+@pytest.fixture(scope="session")
+def stack(livekit_binary: Path, stack_dsn: str, stack_logs: Path) -> Iterator[Stack]:
+    """The shared stack most tests call through."""
+    running = start_stack(livekit_binary, stack_dsn, stack_logs / "shared")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def private_stack(
+    livekit_binary: Path, stack_dsn: str, stack_logs: Path, request: pytest.FixtureRequest
+) -> Iterator[Stack]:
+    """A stack of the test's own, for tests that must control which workers are registered
+    (a lost worker, scale-out): no other test's worker can take their calls."""
+    running = start_stack(livekit_binary, stack_dsn, stack_logs / request.node.name)
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="session")

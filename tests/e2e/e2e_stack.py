@@ -25,6 +25,10 @@ class Stack:
             {"customer_number": customer_number, "pin": pin},
         )
 
+    def stop(self) -> None:
+        self.token_service.stop()
+        self.livekit.stop()
+
     def worker(self, name: str, **env: str) -> AgentWorker:
         """An Agent Server process registered with this stack's livekit-server."""
         return AgentWorker(

@@ -1,0 +1,81 @@
+"""The phone channel end to end: a participant of kind SIP carrying `sip.phoneNumber`
+(minted with the API key, as LiveKit SIP creates it) keys the PIN with `publish_dtmf`. The
+keypad verification binds the caller in code; the digits never reach the model, a log, the
+checkpoint or the audit trail."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+from e2e_caller import Caller, dispatch_token
+from e2e_stack import Stack
+
+from local_stack import AgentWorker
+
+CHLOE_PHONE = "+14155550103"
+CHLOE_PIN = "2468"
+DTMF_CODES = {**{str(d): d for d in range(10)}, "*": 10, "#": 11}
+
+
+async def test_sip_caller_verifies_by_keypad(stack: Stack, agent_worker: AgentWorker) -> None:
+    room = f"call-{uuid.uuid4()}"
+    token = dispatch_token(
+        stack.livekit.api_key,
+        stack.livekit.api_secret,
+        room=room,
+        identity=f"sip_{uuid.uuid4().hex[:8]}",
+        kind="sip",
+        attributes={"sip.phoneNumber": CHLOE_PHONE, "sip.callStatus": "active"},
+    )
+    caller = await Caller.join(stack.livekit.url, token)
+    try:
+        await caller.wait_for_agent()
+        await caller.expect(r"key in your PIN")
+        mark = await caller.say("What are my recent transactions?")
+        await caller.expect(r"PIN", after=mark)
+        for key in f"{CHLOE_PIN}#":
+            await caller.room.local_participant.publish_dtmf(code=DTMF_CODES[key], digit=key)
+        await caller.expect_desk("transactions")
+        await caller.expect(r"dollars", after=mark)
+        await caller.quiet()
+        stored = await _stored_call(stack.dsn, room)
+    finally:
+        await caller.hang_up()
+
+    transcript = " ".join(line.text for line in caller.lines)
+    assert CHLOE_PIN not in transcript
+    assert CHLOE_PIN not in agent_worker.log_text()
+    assert stored["principal"]["assurance"] == "pin"
+    assert stored["principal"]["customer_id"] == stored["chloe_id"]
+    assert "transactions" in stored["audited_desks"]
+    assert CHLOE_PIN not in stored["raw"]
+
+
+async def _stored_call(dsn: str, room: str) -> dict[str, Any]:
+    """The call as the database holds it mid-call: checkpoint and handoff audit rows."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        checkpoint = await conn.fetchrow(
+            "SELECT session_id, state::text AS state FROM session_checkpoints WHERE room_name = $1",
+            room,
+        )
+        assert checkpoint is not None, "keypad verification saved no checkpoint"
+        audit = await conn.fetch(
+            "SELECT to_jsonb(a)::text AS row, to_agent FROM handoff_audit a WHERE session_id = $1",
+            checkpoint["session_id"],
+        )
+        chloe_id = await conn.fetchval(
+            "SELECT id FROM customers WHERE phone_e164 = $1", CHLOE_PHONE
+        )
+    finally:
+        await conn.close()
+    state = json.loads(checkpoint["state"])
+    return {
+        "principal": state.get("principal") or {},
+        "chloe_id": chloe_id,
+        "audited_desks": {row["to_agent"] for row in audit},
+        "raw": checkpoint["state"] + " ".join(row["row"] for row in audit),
+    }

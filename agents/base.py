@@ -66,6 +66,7 @@ RESUMED_LINE = (
     "{desk}. Where were we?"
 )
 
+
 class BankAgent(Agent):
     agent_id: ClassVar[str]
 

@@ -1,5 +1,5 @@
 """`python -m bench [--smoke] [--only NAME] [--scale X]`: run the benchmarks, print a table
-per benchmark and one summary line each, and (full runs of all five) regenerate RESULTS.md.
+per benchmark and one summary line each, and (full runs of all of them) regenerate RESULTS.md.
 
 The exit status is non-zero only when a benchmark crashes, never because a target is missed."""
 
@@ -22,7 +22,7 @@ Runner = Callable[..., Coroutine[Any, Any, BenchResult]]
 
 
 def _benchmarks() -> dict[str, Runner]:
-    from . import concurrency, data_scale, handoff, session_start, tool_latency
+    from . import concurrency, data_scale, handoff, session_start, tool_latency, transport
 
     return {
         "handoff": handoff.run,
@@ -30,6 +30,7 @@ def _benchmarks() -> dict[str, Runner]:
         "concurrency": concurrency.run,
         "data_scale": data_scale.run,
         "session_start": session_start.run,
+        "transport": transport.run,
     }
 
 
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS.write_text(render_markdown(results, args.scale, total))
         print(f"wrote {RESULTS}")
     elif not args.smoke:
-        print("RESULTS.md not rewritten (it is regenerated only by a full run of all five)")
+        print("RESULTS.md not rewritten (it is regenerated only by a full run of all of them)")
     return 1 if crashed else 0
 
 

@@ -73,6 +73,8 @@ def run_stack(host: str) -> int:
             port=7880,
             rtc_tcp_port=7881,
             rtc_udp_port=7882,
+            api_key=DEV_API_KEY,
+            api_secret=DEV_API_SECRET,
             log_path=LOG_DIR / "livekit-server.log",
             webhook_urls=[f"http://127.0.0.1:{token_port}/livekit/webhook"],
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -129,7 +130,9 @@ class LiveKitServer:
     rtc_tcp_port: int = 0
     rtc_udp_port: int = 0
     api_key: str = DEV_API_KEY
-    api_secret: str = DEV_API_SECRET
+    # A fresh 32-byte secret per server unless given (`./dev stack` passes the well-known
+    # dev pair that clients and docs expect).
+    api_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     host: str = "127.0.0.1"
     log_path: Path | None = None
     # Where the server POSTs its webhooks (signed with the API key), e.g. the token service.

@@ -162,7 +162,7 @@ class AgentWorker:
                 str(PROJECT_ROOT / "agent.py"),
                 self.command,
                 "--log-level",
-                env.get("BANK_WORKER_LOG_LEVEL", "INFO"),
+                "info",  # "registered worker", which start() waits for, is an info line
             ],
             log_path=self.log_path,
             env=env,

@@ -226,9 +226,7 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-_HANDLES = frozenset(
-    {"db", "audit", "escalation", "on_agent_changed", "handoff_claim", "resumed"}
-)
+_HANDLES = frozenset({"db", "audit", "escalation", "on_agent_changed", "handoff_claim", "resumed"})
 
 
 _SCALARS = (str, int, float, bool, type(None))

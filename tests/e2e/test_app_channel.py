@@ -5,10 +5,10 @@ through the desks to a card lock that the database then holds."""
 from __future__ import annotations
 
 import asyncpg
-from e2e_caller import Caller
 from e2e_stack import Stack
 
 from local_stack import AgentWorker
+from local_stack.caller import Caller
 
 
 async def test_app_call_from_login_to_card_lock(stack: Stack, agent_worker: AgentWorker) -> None:

@@ -3,10 +3,10 @@ room and a fresh greeting at the front desk, never the old call's desk or checkp
 
 from __future__ import annotations
 
-from e2e_caller import Caller
 from e2e_stack import Stack
 
 from local_stack import AgentWorker
+from local_stack.caller import Caller
 
 
 async def test_second_call_is_a_new_call(stack: Stack, agent_worker: AgentWorker) -> None:

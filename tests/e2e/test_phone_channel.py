@@ -10,10 +10,10 @@ import uuid
 from typing import Any
 
 import asyncpg
-from e2e_caller import Caller, dispatch_token
 from e2e_stack import Stack
 
 from local_stack import AgentWorker
+from local_stack.caller import Caller, dispatch_token
 
 CHLOE_PHONE = "+14155550103"
 CHLOE_PIN = "2468"

@@ -8,8 +8,9 @@ import re
 import uuid
 
 import asyncpg
-from e2e_caller import Caller, dispatch_token
 from e2e_stack import Stack
+
+from local_stack.caller import Caller, dispatch_token
 
 CALLS = 20
 

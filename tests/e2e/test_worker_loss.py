@@ -5,10 +5,10 @@ at the same desk, and says it is back instead of greeting again."""
 
 from __future__ import annotations
 
-from e2e_caller import Caller
 from e2e_stack import Stack
 
 from agents.greeter import GREETING_APP
+from local_stack.caller import Caller
 
 
 async def test_call_survives_a_killed_worker_at_the_same_desk(private_stack: Stack) -> None:

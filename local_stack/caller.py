@@ -1,6 +1,7 @@
-"""A real caller in a real room: joins with a LiveKit token through the rtc SDK, types on
-`lk.chat`, reads the agent's `lk.transcription` text streams and follows the agent's
-participant attributes (`bank.specialist`, `lk.agent.state`), as LiveKit's own clients do."""
+"""A real caller in a real room, for the end-to-end tests and the benchmarks: joins with a
+LiveKit token through the rtc SDK, types on `lk.chat`, reads the agent's `lk.transcription`
+text streams and follows the agent's participant attributes (`bank.specialist`,
+`lk.agent.state`), as LiveKit's own clients do."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class AgentLine:
     speaker: str  # the agent participant's identity
     desk: str | None  # the `bank.specialist` attribute when the line arrived
     final: bool
+    arrived: float  # time.perf_counter() when its stream opened (first words, not last)
 
 
 @dataclass
@@ -67,12 +69,14 @@ class Caller:
             self.desks.append(desk)
 
     def _on_transcription(self, reader: rtc.TextStreamReader, identity: str) -> None:
+        opened = time.perf_counter()
+
         async def read() -> None:
             text = await reader.read_all()
-            final = reader.info.attributes.get("lk.transcription_final") == "true"
+            final = (reader.info.attributes or {}).get("lk.transcription_final") == "true"
             if identity in self.agent_identities and text.strip():
                 desk = self.desks[-1] if self.desks else None
-                self.lines.append(AgentLine(text.strip(), identity, desk, final))
+                self.lines.append(AgentLine(text.strip(), identity, desk, final, opened))
             self._changed.set()
 
         task = asyncio.get_running_loop().create_task(read())

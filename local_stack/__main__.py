@@ -37,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("STACK_HOST", "127.0.0.1"),
         help="address to serve on; a LAN address lets a phone on the same network connect",
     )
+    stack.add_argument(
+        "--external",
+        action="store_true",
+        help="use the LiveKit server in LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET "
+        "(e.g. LiveKit Cloud) instead of starting one",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "build-server":
@@ -45,13 +51,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "server-path":
             print(ensure_livekit_server(quiet=True))
             return 0
-        return run_stack(args.host)
+        return run_stack(args.host, external=args.external)
     except LiveKitServerMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
-def run_stack(host: str) -> int:
+def run_stack(host: str, *, external: bool = False) -> int:
     from tools.db import database_url, migrate, seed_demo
 
     dsn = database_url()
@@ -59,11 +65,17 @@ def run_stack(host: str) -> int:
     asyncio.run(seed_demo(dsn))
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     token_port = int(os.environ.get("TOKEN_SERVICE_PORT", "8088"))
-    external = os.environ.get("LIVEKIT_URL") if os.environ.get("STACK_USE_LIVEKIT_URL") else None
-
     livekit: LiveKitServer | None = None
     if external:
-        url = external
+        missing = [
+            name
+            for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET")
+            if not os.environ.get(name)
+        ]
+        if missing:
+            print(f"error: --external needs {', '.join(missing)}", file=sys.stderr)
+            return 2
+        url = os.environ["LIVEKIT_URL"]
         key = os.environ["LIVEKIT_API_KEY"]
         secret = os.environ["LIVEKIT_API_SECRET"]
     else:

@@ -85,11 +85,14 @@ def build_models(mode: Mode, *, vad: Any = None) -> Models:
 
         model = os.environ.get("OPENAI_REALTIME_MODEL", "gpt-realtime")
         return Models(mode, openai.realtime.RealtimeModel(model=model, voice="marin"))
-    from livekit.plugins import deepgram, openai
+    from livekit.plugins import deepgram
 
-    return Models(
-        mode,
-        llm=openai.LLM(model=os.environ.get("OPENAI_MODEL", "gpt-4.1-mini")),
-        stt=deepgram.STT(model="nova-3"),
-        vad=vad,
-    )
+    return Models(mode, llm=pipeline_llm(), stt=deepgram.STT(model="nova-3"), vad=vad)
+
+
+def pipeline_llm(model: str | None = None) -> Any:
+    """The pipeline's OpenAI LLM (also the evals' model and judge). The endpoint is the
+    SDK's: OPENAI_BASE_URL when set (a proxy, a compatible server, the tests' stand-in)."""
+    from livekit.plugins import openai
+
+    return openai.LLM(model=model or os.environ.get("OPENAI_MODEL", "gpt-4.1-mini"))

@@ -49,7 +49,7 @@ Turn = str | Call | list[Call] | HttpError | Cut | Callable[[dict[str, Any]], An
 class OpenAIChatStandIn:
     def __init__(self, *turns: Turn, fallback: Turn = "OK.") -> None:
         self._turns: deque[Turn] = deque(turns)
-        self._fallback = fallback
+        self.fallback = fallback
         self._ids = count(1)
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -91,7 +91,7 @@ class OpenAIChatStandIn:
             self.rejections.append(errors)
             return _error(400, "; ".join(errors), "invalid_request_error")
         self.requests.append(body)
-        turn: Any = self._turns.popleft() if self._turns else self._fallback
+        turn: Any = self._turns.popleft() if self._turns else self.fallback
         while callable(turn):
             turn = turn(body)
         self.replies.append(turn)

@@ -19,9 +19,11 @@ from livekit.agents.types import NOT_GIVEN
 from agents import AGENTS, Greeter, new_session
 from agents.base import configure_voices
 from agents.keypad import verify_keyed_pin
+from agents.latency import TurnLatency
 from agents.verification import bind_principal
 from handoffs import CallbackEscalation, SipTransferEscalation
 from models import ConfigError, Models, build_models, choose_mode
+from models.local_models import check_local_models, load_local_speech, register_download_plugin
 from shared_state import Assurance, CallerHints, SessionState
 from telephony.channel import CallerInfo, detect_channel
 from telephony.dtmf import DtmfPinCollector
@@ -34,14 +36,17 @@ SPECIALIST_ATTRIBUTE = "bank.specialist"
 
 
 def prewarm(proc: JobProcess) -> None:
-    """Once per job process: validate configuration early and load the local VAD if the
-    pipeline needs one (the offline and realtime modes do not)."""
+    """Once per job process: validate configuration early and load what runs locally: the
+    VAD (pipeline and local modes) and, in local mode, Whisper and Piper, so no call
+    reloads them (the offline and realtime modes need neither)."""
     mode = choose_mode()
     proc.userdata["mode"] = mode
-    if mode == "pipeline":
+    if mode in ("pipeline", "local"):
         from livekit.plugins import silero
 
         proc.userdata["vad"] = silero.VAD.load()
+    if mode == "local":
+        proc.userdata["speech"] = load_local_speech()
 
 
 # Calls one worker carries before it reports itself full, per mode: local speech models
@@ -65,8 +70,10 @@ server = AgentServer(setup_fnc=prewarm, load_fnc=call_load)
 @server.rtc_session(agent_name=AGENT_NAME)
 async def entrypoint(ctx: JobContext) -> None:
     mode = ctx.proc.userdata.get("mode") or choose_mode()
-    models = build_models(mode, vad=ctx.proc.userdata.get("vad"))
-    configure_voices(models.voice_for if mode == "pipeline" else None)
+    models = build_models(
+        mode, vad=ctx.proc.userdata.get("vad"), speech=ctx.proc.userdata.get("speech")
+    )
+    configure_voices(models.voice_for if models.has_voice else None)
 
     db = await Database.connect(await asyncio.to_thread(database_url))
     ctx.add_shutdown_callback(db.close)
@@ -96,7 +103,9 @@ async def entrypoint(ctx: JobContext) -> None:
 
     if ctx.is_fake_job():
         _show_opening_in_console(session, state)
-    ctx.add_shutdown_callback(lambda: _report(ctx, session, state))
+    latency = TurnLatency()
+    latency.watch_stt(models.stt)
+    ctx.add_shutdown_callback(lambda: _report(ctx, session, state, latency))
     first_agent = AGENTS.get(state.current_agent or "greeter", Greeter)()
     await session.start(first_agent, room=ctx.room, room_options=_room_options(models, caller))
 
@@ -195,7 +204,9 @@ def _watch_keypad(ctx: JobContext, session: Any, state: SessionState, caller: Ca
     task.add_done_callback(_keypad_tasks.discard)
 
 
-async def _report(ctx: JobContext, session: Any, state: SessionState) -> None:
+async def _report(
+    ctx: JobContext, session: Any, state: SessionState, latency: TurnLatency | None = None
+) -> None:
     """End of call: usage and per-turn metrics to the logs (no PII), audit flushed."""
     if state.audit is not None:
         await state.audit.flush()
@@ -211,6 +222,8 @@ async def _report(ctx: JobContext, session: Any, state: SessionState) -> None:
             "handoffs": len(state.handoff_history),
             "channel": state.channel,
             "usage": str(usage)[:500],
+            # livekit's per-turn metrics, p50/max: eou_delay, stt_duration, llm_ttft, ...
+            "latency": latency.summary(session.history) if latency is not None else {},
         },
     )
 
@@ -241,18 +254,25 @@ def _hide_cli_deprecation() -> None:
 
 
 if __name__ == "__main__":
+    console = sys.argv[1:2] == ["console"]
+    typed_only = console and ("--text" in sys.argv or not sys.stdin.isatty())
     try:
-        choose_mode()
+        if typed_only:
+            # A typed console has no audio: keyless, that is the offline model, text only.
+            os.environ.setdefault("BANK_MODEL_MODE", choose_mode(text_only=True))
+        if choose_mode() == "local" and sys.argv[1:2] != ["download-files"]:
+            check_local_models()  # a missing model stops the start here, in one line
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    if sys.argv[1:2] == ["console"] and not sys.stdin.isatty():
+    if console and not sys.stdin.isatty():
         # No terminal (piped input): same session and agents, one caller line per line.
         from agents.plain_console import run_plain_console
 
         mode = choose_mode()
         asyncio.run(run_plain_console(build_models(mode).llm))
         raise SystemExit(0)
+    register_download_plugin()  # `download-files` fetches the local Whisper and Piper models
     _ensure_sounddevice()
     if sys.argv[1:2] == ["console"]:
         _hide_cli_deprecation()

@@ -1,4 +1,6 @@
-"""Model selection, by environment: `offline` (default without provider keys), `pipeline`
+"""Model selection, by environment: `local` (default without provider keys: Whisper STT ->
+the offline banking model -> Piper TTS, all on the CPU, one voice per desk), `offline` (the
+same model, text only: the typed console, demos and tests that need no audio), `pipeline`
 (Deepgram STT -> OpenAI LLM -> ElevenLabs TTS, one voice per desk) or `realtime` (one OpenAI
 Realtime model shared by every agent so a handoff reuses the realtime session)."""
 
@@ -8,8 +10,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Mode = Literal["offline", "pipeline", "realtime"]
-MODES: tuple[Mode, ...] = ("offline", "pipeline", "realtime")
+Mode = Literal["local", "offline", "pipeline", "realtime"]
+MODES: tuple[Mode, ...] = ("local", "offline", "pipeline", "realtime")
 
 PIPELINE_KEYS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "ELEVEN_API_KEY")
 REALTIME_KEYS = ("OPENAI_API_KEY",)
@@ -34,6 +36,12 @@ class Models:
     stt: Any = None
     vad: Any = None
     turn_detection: Any = None
+    speech: Any = None  # local mode: the loaded Whisper and Piper models (LocalSpeech)
+
+    @property
+    def has_voice(self) -> bool:
+        """Whether each desk speaks with its own TTS (local and pipeline modes)."""
+        return self.mode in ("local", "pipeline")
 
     @property
     def speaks(self) -> bool:
@@ -46,7 +54,13 @@ class Models:
         return self.mode != "offline"
 
     def voice_for(self, agent_id: str) -> Any:
-        """Per-desk TTS in pipeline mode; None otherwise (realtime speaks itself)."""
+        """Per-desk TTS in local and pipeline modes; None otherwise (offline is text only,
+        realtime speaks itself)."""
+        if self.mode == "local":
+            from .local_models import piper_name
+            from .local_tts import PiperTTS, desk_voice
+
+            return PiperTTS(self.speech.piper, style=desk_voice(agent_id), name=piper_name())
         if self.mode != "pipeline":
             return None
         from livekit.plugins import elevenlabs
@@ -55,7 +69,9 @@ class Models:
         return elevenlabs.TTS(voice_id=voice)
 
 
-def choose_mode(env: dict[str, str] | None = None) -> Mode:
+def choose_mode(env: dict[str, str] | None = None, *, text_only: bool = False) -> Mode:
+    """BANK_MODEL_MODE if set; else pipeline when every provider key is there; else local
+    (offline when the caller can only type: no point loading speech models)."""
     env = dict(os.environ) if env is None else env
     raw = env.get("BANK_MODEL_MODE", "").strip().lower()
     if raw:
@@ -65,21 +81,42 @@ def choose_mode(env: dict[str, str] | None = None) -> Mode:
     elif all(env.get(k) for k in PIPELINE_KEYS):
         mode = "pipeline"
     else:
-        mode = "offline"
-    required = {"offline": (), "pipeline": PIPELINE_KEYS, "realtime": REALTIME_KEYS}[mode]
-    for key in required:
+        mode = "offline" if text_only else "local"
+    required = {"local": (), "offline": (), "pipeline": PIPELINE_KEYS, "realtime": REALTIME_KEYS}
+    for key in required[mode]:
         if not env.get(key):
             raise ConfigError(f"BANK_MODEL_MODE={mode} needs {key}; set it or use offline mode")
     return mode
 
 
-def build_models(mode: Mode, *, vad: Any = None) -> Models:
+def build_models(mode: Mode, *, vad: Any = None, speech: Any = None) -> Models:
     """Construct the provider objects once per job. STT, VAD and the turn detector are
-    session-level so every agent shares them (a handoff opens no new STT stream)."""
+    session-level so every agent shares them (a handoff opens no new STT stream).
+    `speech`: local mode's models as loaded in prewarm; loaded here when not given."""
     if mode == "offline":
         from .offline import OfflineBankLLM
 
         return Models(mode, OfflineBankLLM())
+    if mode == "local":
+        from .local_models import load_local_speech, whisper_name
+        from .local_stt import WhisperSTT
+        from .offline import OfflineBankLLM
+
+        if speech is None:
+            speech = load_local_speech()
+        if vad is None:
+            from livekit.plugins import silero
+
+            vad = silero.VAD.load()
+        return Models(
+            mode,
+            OfflineBankLLM(),
+            stt=WhisperSTT(speech.whisper, model_name=whisper_name()),
+            vad=vad,
+            # The VAD ends the turn: no turn-detector model to run on a busy CPU.
+            turn_detection="vad",
+            speech=speech,
+        )
     if mode == "realtime":
         from livekit.plugins import openai
 

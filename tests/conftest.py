@@ -28,6 +28,8 @@ for _key in (
     "LIVEKIT_API_KEY",
     "LIVEKIT_API_SECRET",
     "BANK_MODEL_MODE",
+    "BANK_WHISPER_MODEL",
+    "BANK_PIPER_VOICE",
 ):
     os.environ.pop(_key, None)
 
@@ -112,3 +114,19 @@ async def db(dsn: str) -> AsyncIterator[Database]:
     database = await Database.connect(dsn, retry_budget_s=1.0)
     yield database
     await database.close()
+
+
+@pytest.fixture(scope="session")
+def local_speech() -> object:
+    """Whisper tiny.en and the Piper voice, loaded once per run from the wheel-shipped
+    packages of the dev group (never downloaded): the voice tests share them."""
+    from models.local_models import load_local_speech
+
+    return load_local_speech()
+
+
+@pytest.fixture(scope="session")
+def silero_vad() -> object:
+    from livekit.plugins import silero
+
+    return silero.VAD.load()

@@ -24,8 +24,9 @@ from tests.scripted_llm import ScriptedLLM, ToolCall
 from tools.db import Database
 
 
-def test_mode_defaults_to_offline_without_keys() -> None:
-    assert choose_mode({}) == "offline"
+def test_mode_defaults_to_local_voice_without_keys() -> None:
+    assert choose_mode({}) == "local"
+    assert choose_mode({}, text_only=True) == "offline"
     keys = {"OPENAI_API_KEY": "x", "DEEPGRAM_API_KEY": "y", "ELEVEN_API_KEY": "z"}
     assert choose_mode(keys) == "pipeline"
 

@@ -1,0 +1,128 @@
+"""A voice call through a real AgentSession in `local` mode: the caller speaks (Piper audio
+into the session's audio input), Whisper behind the Silero VAD hears it, the offline model
+verifies and hands off, and each desk answers in its own Piper voice (captured and heard
+back with Whisper)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from livekit.agents import llm
+
+import agents.base
+from agents import Greeter, new_session
+from agents.latency import TurnLatency
+from models import build_models
+from models.local_tts import DESK_VOICES, PiperTTS
+from shared_state import SessionState
+from tests.voice_io import (
+    CALLER_VOICE,
+    CallerMicrophone,
+    CapturedSpeaker,
+    synthesise,
+    transcribe,
+)
+from tools.db import Database
+from tools.money import number_to_words
+
+
+@pytest.fixture
+def desk_voices(local_speech: Any, silero_vad: Any) -> Any:
+    models = build_models("local", vad=silero_vad, speech=local_speech)
+    agents.base.configure_voices(models.voice_for)
+    yield models
+    agents.base.configure_voices(None)
+
+
+async def _until(condition: Callable[[], bool], within: float, what: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def voice_call(db: Database, desk_voices: Any) -> AsyncIterator[Any]:
+    state = SessionState(db=db, channel="app")
+    session = new_session(
+        state,
+        llm=desk_voices.llm,
+        stt=desk_voices.stt,
+        vad=desk_voices.vad,
+        turn_detection=desk_voices.turn_detection,
+    )
+    microphone = CallerMicrophone()
+    speaker = CapturedSpeaker(lambda: state.current_agent or "greeter")
+    session.input.audio = microphone
+    session.output.audio = speaker
+    latency = TurnLatency()
+    latency.watch_stt(session.stt)
+    async with session:
+        await session.start(Greeter())
+        yield session, state, microphone, speaker, latency
+
+
+async def test_a_spoken_turn_verifies_and_hands_off_to_the_balance_desk_by_voice(
+    voice_call: Any, local_speech: Any, db: Database
+) -> None:
+    session, state, microphone, speaker, latency = voice_call
+    listening = asyncio.Event()
+    session.on(
+        "agent_state_changed",
+        lambda ev: listening.set() if ev.new_state == "listening" else listening.clear(),
+    )
+    await _until(lambda: len(speaker.segments) >= 1, 30, "the greeting")
+    await asyncio.wait_for(listening.wait(), 30)
+
+    caller = PiperTTS(local_speech.piper, style=CALLER_VOICE)
+    line = await synthesise(
+        caller, "My customer number is 1001 and my PIN is 1234. What's my balance?"
+    )
+    await microphone.say(line)
+    await _until(
+        lambda: (
+            state.current_agent == "balance"
+            and any(s.desk == "balance" for s in speaker.segments)
+            and session.agent_state == "listening"
+        ),
+        60,
+        "the balance desk's answer",
+    )
+
+    # What the session heard: the caller's words, the PIN already redacted from history.
+    heard = [
+        item.text_content or ""
+        for item in session.history.items
+        if isinstance(item, llm.ChatMessage) and item.role == "user"
+    ]
+    assert any("1001" in text for text in heard), heard
+    assert not any("1234" in text for text in heard), heard
+    handoffs = [i for i in session.history.items if i.type == "agent_handoff"]
+    assert [(h.old_agent_id, h.new_agent_id) for h in handoffs][-1] == ("greeter", "balance")
+
+    # What the caller heard: the balance desk, in its own voice, saying Alice's balance.
+    customer = await db.customer_by_number("1001")
+    checking = next(a for a in await db.accounts(customer.id) if a.kind == "checking")
+    dollars = checking.available_balance_cents // 100
+    balance_audio = [f for s in speaker.segments if s.desk == "balance" for f in s.frames]
+    assert {(f.sample_rate, f.num_channels) for f in balance_audio} == {(22050, 1)}
+    said = await transcribe(session.stt, balance_audio)
+    assert said_amount(said, dollars), (dollars, said)
+    assert isinstance(session.current_agent.tts, PiperTTS)
+    assert session.current_agent.tts.style == DESK_VOICES["balance"] != DESK_VOICES["greeter"]
+
+    # The end-of-call log line's per-turn metrics, all measured on this voice turn.
+    summary = latency.summary(session.history)
+    assert {"eou_delay", "stt_duration", "llm_ttft", "tts_ttfb"} <= summary.keys(), summary
+
+
+def said_amount(transcript: str, dollars: int) -> bool:
+    """Whisper writes a spoken amount as figures ('$4,500') or, now and then, as words."""
+    figures = re.sub(r"(?<=\d),(?=\d)", "", transcript)
+    return str(dollars) in figures or number_to_words(dollars) in transcript.lower()

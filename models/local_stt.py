@@ -28,10 +28,13 @@ WHISPER_RATE = 16_000
 # Whisper writes numbers the way an essay would ("1,001"); a caller's customer number or
 # PIN is a digit run, and the desk's parser reads it as one.
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+# Digits read out one by one come back as "1, 2, 3, 4": one number, as the caller meant.
+_SPELLED_DIGITS = re.compile(r"(?<![\d,.])\d(?:(?:,\s*|\s+|-)\d(?![\d,.]\d)){2,}\b")
 
 
 def normalise_transcript(text: str) -> str:
-    return _THOUSANDS.sub("", " ".join(text.split()))
+    text = _THOUSANDS.sub("", " ".join(text.split()))
+    return _SPELLED_DIGITS.sub(lambda m: re.sub(r"\D", "", m.group(0)), text)
 
 
 def to_whisper_input(frame: rtc.AudioFrame) -> np.ndarray[Any, np.dtype[np.float32]]:
@@ -104,7 +107,8 @@ class WhisperSTT(stt.STT[None]):
             beam_size=1,  # greedy: several times faster on a CPU, same words on clear speech
             condition_on_previous_text=False,
             vad_filter=False,  # the session's VAD already cut the utterance
-            without_timestamps=True,
+            # Timestamps cost a little; past one 30 s window they keep the seek exact.
+            without_timestamps=len(audio) < 28 * WHISPER_RATE,
         )
         parts = list(segments)  # the generator does the decoding; keep it in this thread
         text = normalise_transcript(" ".join(p.text for p in parts))

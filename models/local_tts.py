@@ -27,6 +27,7 @@ class VoiceStyle:
     pitch: float = 1.0  # > 1 higher; tempo is kept
     length_scale: float = 1.0  # > 1 slower
     noise_scale: float | None = None  # None: the voice's own setting
+    noise_w_scale: float | None = None  # (0 and 0: the same audio for the same text)
     speaker_id: int | None = None  # multi-speaker voices only
 
 
@@ -83,6 +84,7 @@ class PiperTTS(tts.TTS[None]):
             # much longer speech first so the tempo ends where length_scale says.
             length_scale=style.length_scale * style.pitch,
             noise_scale=style.noise_scale,
+            noise_w_scale=style.noise_w_scale,
         )
         for chunk in self._voice.synthesize(text, syn_config=config):
             pcm = np.asarray(chunk.audio_int16_array, dtype=np.int16)

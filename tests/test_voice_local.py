@@ -39,8 +39,10 @@ def test_keyless_default_is_local_and_typed_console_is_offline() -> None:
 async def test_whisper_hears_a_piper_caller_line(local_speech: Any) -> None:
     caller = PiperTTS(local_speech.piper, style=CALLER_VOICE)
     stt = WhisperSTT(local_speech.whisper)
-    audio = await synthesise(
-        caller, "My customer number is 1002 and my PIN is 5678. I don't recognise the Uber charge."
+    audio = await synthesise(  # digits the way a caller reads them out
+        caller,
+        "My customer number is one zero zero two, and my pin is five six seven eight. "
+        "I don't recognise the Uber charge.",
     )
     event = await stt.recognize(audio)  # 22050 Hz in: the STT resamples for Whisper
     text = event.alternatives[0].text
@@ -53,6 +55,9 @@ def test_transcript_digit_runs_lose_their_thousands_commas() -> None:
         "My number is 1001 and PIN 1234."
     )
     assert normalise_transcript("pay 12,50 now") == "pay 12,50 now"
+    assert normalise_transcript("my pin is 1, 2, 3, 4.") == "my pin is 1234."
+    assert normalise_transcript("1 0 0 2 and 5-6-7-8") == "1002 and 5678"
+    assert normalise_transcript("the last 3, 4 days, $1,250.5") == "the last 3, 4 days, $1250.5"
 
 
 class _GatedVoice:

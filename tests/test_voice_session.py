@@ -82,7 +82,9 @@ async def test_a_spoken_turn_verifies_and_hands_off_to_the_balance_desk_by_voice
 
     caller = PiperTTS(local_speech.piper, style=CALLER_VOICE)
     line = await synthesise(
-        caller, "My customer number is 1001 and my PIN is 1234. What's my balance?"
+        caller,
+        "My customer number is one zero zero one and my pin is one two three four. "
+        "What's my balance?",
     )
     await microphone.say(line)
     await _until(
@@ -112,7 +114,7 @@ async def test_a_spoken_turn_verifies_and_hands_off_to_the_balance_desk_by_voice
     dollars = checking.available_balance_cents // 100
     balance_audio = [f for s in speaker.segments if s.desk == "balance" for f in s.frames]
     assert {(f.sample_rate, f.num_channels) for f in balance_audio} == {(22050, 1)}
-    said = await transcribe(session.stt, balance_audio)
+    said = await transcribe(local_speech, balance_audio)
     assert said_amount(said, dollars), (dollars, said)
     assert isinstance(session.current_agent.tts, PiperTTS)
     assert session.current_agent.tts.style == DESK_VOICES["balance"] != DESK_VOICES["greeter"]

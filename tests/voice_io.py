@@ -8,15 +8,17 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from livekit import rtc
 from livekit.agents.voice import io
 
-from models.local_stt import WhisperSTT
+from models.local_stt import normalise_transcript, to_whisper_input
 from models.local_tts import PiperTTS, VoiceStyle
 
-CALLER_VOICE = VoiceStyle(pitch=1.05, length_scale=1.0)  # a voice no desk uses
+# A voice no desk uses; no Piper noise, so a line is the same audio every run.
+CALLER_VOICE = VoiceStyle(pitch=1.05, noise_scale=0.0, noise_w_scale=0.0)
 
 
 async def synthesise(tts: PiperTTS, text: str) -> rtc.AudioFrame:
@@ -24,11 +26,20 @@ async def synthesise(tts: PiperTTS, text: str) -> rtc.AudioFrame:
     return rtc.combine_audio_frames(frames)
 
 
-async def transcribe(stt: WhisperSTT, frames: list[rtc.AudioFrame]) -> str:
+async def transcribe(speech: Any, frames: list[rtc.AudioFrame]) -> str:
+    """What a listener makes of a long stretch of agent audio: Whisper over the speech
+    parts only (its own VAD), so a reply longer than one 30 s window is heard whole."""
     if not frames:
         return ""
-    event = await stt.recognize(rtc.combine_audio_frames(frames))
-    return event.alternatives[0].text if event.alternatives else ""
+    audio = to_whisper_input(rtc.combine_audio_frames(frames))
+
+    def run() -> str:
+        segments, _ = speech.whisper.transcribe(
+            audio, language="en", beam_size=1, vad_filter=True, condition_on_previous_text=False
+        )
+        return normalise_transcript(" ".join(s.text for s in segments))
+
+    return await asyncio.to_thread(run)
 
 
 def resample(frame: rtc.AudioFrame, rate: int) -> rtc.AudioFrame:

@@ -27,6 +27,7 @@ from models.local_models import check_local_models, load_local_speech, register_
 from shared_state import Assurance, CallerHints, SessionState
 from telephony.channel import CallerInfo, detect_channel
 from telephony.dtmf import DtmfPinCollector
+from token_service.redispatch import REDISPATCH_METADATA
 from tools.db import Database, NotFound, database_url
 
 logger = logging.getLogger("bank.server")
@@ -150,6 +151,9 @@ async def _build_state(ctx: JobContext, db: Database, caller: CallerInfo) -> Ses
             participant_identity=caller.participant_identity,
         ),
     )
+    if room is not None and ctx.job.metadata == REDISPATCH_METADATA:
+        # Re-dispatched after a lost worker, before any checkpoint: say so, don't greet anew.
+        state.greeted = state.resumed = True
     if caller.channel == "sip" and caller.phone_number:
         candidate = await db.customer_by_phone(caller.phone_number)
         state.caller.candidate_customer_id = candidate.id if candidate else None

@@ -8,6 +8,7 @@ import asyncio
 import io
 import socket
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from models import ConfigError, OfflineBankLLM, build_models, choose_mode
 from shared_state import Assurance, SessionState
 from telephony.channel import detect_channel
 from tests.scripted_llm import ScriptedLLM, ToolCall
+from token_service.redispatch import REDISPATCH_METADATA
 from tools.db import Database
 
 
@@ -77,6 +79,7 @@ class FakeRoom:
 @dataclass
 class FakeJob:
     room: FakeRoom = field(default_factory=FakeRoom)
+    job: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(metadata=""))
 
     def is_fake_job(self) -> bool:
         return False
@@ -91,6 +94,17 @@ async def test_state_for_app_participant_is_app_auth(db: Database) -> None:
     state = await server_module._build_state(FakeJob(), db, detect_channel(participant))  # type: ignore[arg-type]
     assert state.channel == "app" and state.assurance is Assurance.APP_AUTH
     assert state.principal is not None and state.principal.customer_id == alice.id
+
+
+async def test_redispatched_job_without_checkpoint_says_it_is_back(db: Database) -> None:
+    """A worker lost before the call's first checkpoint: the token service re-dispatches,
+    and the new job tells the caller it is back rather than greeting a new call."""
+    participant = FakeParticipant(rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD)
+    job = FakeJob(job=SimpleNamespace(metadata=REDISPATCH_METADATA))
+    state = await server_module._build_state(job, db, detect_channel(participant))  # type: ignore[arg-type]
+    assert state.resumed and state.greeted
+    fresh = await server_module._build_state(FakeJob(), db, detect_channel(participant))  # type: ignore[arg-type]
+    assert not fresh.resumed and not fresh.greeted
 
 
 async def test_state_for_unknown_app_customer_is_unverified(db: Database) -> None:

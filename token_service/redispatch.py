@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import aiohttp
 from aiohttp import web
 from livekit import api
 from livekit.protocol.models import ParticipantInfo
@@ -24,6 +25,7 @@ logger = logging.getLogger("bank.token_service.redispatch")
 WEBHOOK_PATH = "/livekit/webhook"
 MAX_REDISPATCHES = 3
 AGENT_NAME_ATTRIBUTE = "lk.agent.name"  # set by livekit-server on every dispatched agent
+REDISPATCH_METADATA = '{"redispatch": true}'
 
 
 @dataclass
@@ -43,7 +45,12 @@ class Redispatcher:
         if event.event == "room_finished":
             self.redispatched.pop(event.room.name, None)
         elif event.event == "participant_left" and self._is_our_agent(event.participant):
-            await self._agent_left(event.room.name)
+            try:
+                await self._agent_left(event.room.name)
+            except aiohttp.ClientError:
+                # livekit-server retries a webhook that fails, so say so rather than drop it.
+                logger.warning("LiveKit API unreachable; webhook not handled")
+                return web.json_response({"error": "unavailable"}, status=503)
         return web.json_response({"ok": True})
 
     def _is_our_agent(self, participant: ParticipantInfo) -> bool:
@@ -72,7 +79,7 @@ class Redispatcher:
         self.redispatched[room] = count + 1
         await self.livekit.agent_dispatch.create_dispatch(
             api.CreateAgentDispatchRequest(
-                agent_name=self.agent_name, room=room, metadata='{"redispatch": true}'
+                agent_name=self.agent_name, room=room, metadata=REDISPATCH_METADATA
             )
         )
         logger.warning("agent lost mid-call; re-dispatched", extra={"room": room, "n": count + 1})

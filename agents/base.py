@@ -37,6 +37,7 @@ from tools.db import DatabaseUnavailable, NotFound, is_valid_id
 from tools.outcomes import Escalated, RefusalReason, Refused
 
 from .prompts import instructions_for, prompt
+from .redaction import scrub_contexts, scrub_for_model, scrub_item
 from .render import fail, render
 
 logger = logging.getLogger("bank.agents")
@@ -114,9 +115,25 @@ class BankAgent(Agent):
         """The durability gate of write-behind handoff audit (handoffs/audit.py): this agent
         says nothing and calls no tool before the audit row (and checkpoint) of the handoff
         that brought it here is written. Waiting here, not at the tool's return, lets the
-        round trip overlap the framework's agent switch. Nothing in flight: no wait."""
-        await audit_settled(self.state)
+        round trip overlap the framework's agent switch. Nothing in flight: no wait.
+
+        Every context a model is sent is scrubbed of the call's PINs here, whatever path
+        built it (agents/redaction.py)."""
+        state = self.state
+        await audit_settled(state)
+        scrub_for_model(state.pins, chat_ctx, verified=state.is_verified)
         return Agent.default.llm_node(self, chat_ctx, tools, model_settings)
+
+    async def on_user_turn_completed(
+        self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage
+    ) -> None:
+        """Once the caller is verified no model needs a PIN: their words are scrubbed before
+        they are added to any context, of every known PIN and of any they name ("my PIN
+        is 1 2 3 4"). Before that, see `scrub_for_model`."""
+        state = self.state
+        if state.is_verified:
+            state.pins.learn_named(new_message.text_content or "")
+            scrub_item(state.pins, new_message)
 
     async def speak_opening(self) -> None:
         """Exactly one line that continues the conversation (overridden by the greeter)."""
@@ -219,7 +236,7 @@ def audit_refusal(state: SessionState, *, kind: str, detail: str) -> None:
                 session_id=state.session_id,
                 customer_id=principal.customer_id if principal else None,
                 kind=kind,
-                detail=detail[:200],
+                detail=state.pins.scrub(detail[:400])[:200],
                 channel=state.channel,
             )
         except Exception:
@@ -370,7 +387,7 @@ async def handoff(
     state = ctx.userdata
     current = ctx.session.current_agent
     from_agent = getattr(current, "agent_id", None)
-    reason = mask_sensitive(reason)[:200] if reason else ""
+    reason = model_text(state, reason)
     speech_id, call_id = ctx.speech_handle.id, ctx.function_call.call_id
     claim = state.handoff_claim
     if claim is not None and claim[0] == speech_id and claim[1] != call_id:
@@ -419,7 +436,22 @@ async def handoff(
         return await escalate_to_human(
             ctx, reason="loop guard: repeated failed transfers", already_audited=True
         )
-    return build_agent(plan.target, carried_context(current.chat_ctx, plan.brief or brief))
+    carried = carried_context(current.chat_ctx, plan.brief or brief)
+    scrub_contexts(state.pins, carried)
+    return build_agent(plan.target, carried)
+
+
+MODEL_TEXT_CHARS = 200
+
+
+def model_text(state: SessionState, text: str) -> str:
+    """A model-written string kept by the desk (a transfer reason): bounded before it is
+    scanned (masking stays cheap however long the model made it), masked like any carried
+    agent line, scrubbed of the call's PINs, then cut to what is stored."""
+    if not text:
+        return ""
+    bounded = text[: MODEL_TEXT_CHARS * 4]
+    return state.pins.scrub(mask_sensitive(bounded))[:MODEL_TEXT_CHARS]
 
 
 def hold_the_floor(ctx: RunContext[SessionState], step: str = "transferred") -> None:
@@ -453,7 +485,7 @@ async def escalate_to_human(
     state = ctx.userdata
     current = ctx.session.current_agent
     from_agent = getattr(current, "agent_id", None)
-    reason = mask_sensitive(reason)[:200]
+    reason = model_text(state, reason)
     if not already_audited:
         brief = HandoffBrief(intent=Intent.HUMAN, from_agent=from_agent, open_question=reason)
         await decide_handoff(

@@ -122,6 +122,8 @@ class CardSecurityAgent(BankAgent):
         db = state.db
         assert db is not None
         suspect = state.brief.suspect_transaction if state.brief else None
+        # A blank merchant names no charge: ask which, never dispute the newest one.
+        merchant = (merchant or "").strip() or None
         if transaction_ref is None and merchant is None and suspect is not None:
             transaction_ref = suspect.transaction_id
         if transaction_ref is not None and not is_valid_id(transaction_ref):
@@ -132,7 +134,7 @@ class CardSecurityAgent(BankAgent):
                 txn = await db.transaction_for_customer(principal.customer_id, transaction_ref)
             elif merchant:
                 found = await db.transactions(
-                    principal.customer_id, merchant=merchant.strip()[:60], limit=1
+                    principal.customer_id, merchant=merchant[:60], limit=1
                 )
                 if not found:
                     raise fail(ChargeNotFound(merchant=merchant[:60]))

@@ -21,7 +21,7 @@ from shared_state import HandoffBrief, SessionState
 from tools.log_redaction import install_log_redaction
 
 from .base import audit_refusal
-from .verification import redact_pin_from_context
+from .redaction import learn_pin_from_call, scrub_contexts, scrub_item, scrub_items
 
 logger = logging.getLogger("bank.session")
 
@@ -74,8 +74,13 @@ def attach_guards(session: AgentSession[SessionState], state: SessionState) -> N
     @session.on("conversation_item_added")
     def _count_turns(ev: ConversationItemAddedEvent) -> None:
         item = ev.item
+        # The same object sits in the agent's context and the history: scrubbed in both.
+        # (An unverified caller's own words wait for the tool call that answers them.)
+        if state.is_verified or getattr(item, "role", None) != "user":
+            scrub_item(state.pins, item)
         if isinstance(item, llm.ChatMessage) and item.role == "user":
             state.user_turns += 1
+            state.caller_words = (item.text_content or "")[:500]
         elif isinstance(item, llm.ChatMessage) and item.role == "assistant":
             if item.text_content not in (APOLOGY, APOLOGY_REPEATED):
                 failures["consecutive"] = 0
@@ -94,9 +99,16 @@ def attach_guards(session: AgentSession[SessionState], state: SessionState) -> N
 
     @session.on("function_tools_executed")
     def _after_tools(ev: FunctionToolsExecutedEvent) -> None:
+        # Emitted before these calls and outputs are added to any context: a PIN named in a
+        # verify_identity call (even one livekit refused) is learnt, then scrubbed from them
+        # and from everything said before.
+        for call in ev.function_calls:
+            learn_pin_from_call(state.pins, call)
+        scrub_items(state.pins, [*ev.function_calls, *ev.function_call_outputs])
+        if state.pins:
+            agent = session.current_agent
+            scrub_contexts(state.pins, session.history, agent._chat_ctx if agent else None)
         for call, output in ev.zipped():
-            if call.name == "verify_identity":
-                redact_pin_from_context(session, call)
             if output.is_error and not _offered(session, call.name):
                 _on_unknown_tool(session, state, call.name)
 

@@ -1,26 +1,26 @@
 """Identity verification: the only place (besides the agent server's signed-token path)
 that binds a verified principal to the session. The PIN is checked in code against the
-stored hash, lockout is persisted in the DB, and the PIN is redacted from the chat context
-right after the check (see `redact_pin_from_context`, run by the session on every call of
-`verify_identity`)."""
+stored hash, lockout is persisted in the DB, and the PIN is learnt by the session's
+`PinRedactor` before it is checked, so it is scrubbed from every context from then on
+(see agents/redaction.py)."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-from livekit.agents import AgentSession, llm
-
 from shared_state import Assurance, Principal, SessionState, now_iso
 from tools.db import Customer, DatabaseUnavailable, VerificationResult, VerificationStatus
 from tools.outcomes import RefusalReason, Refused
+from tools.pin_redaction import PIN_REDACTED
 
 from .render import say
+
+__all__ = ["PIN_REDACTED", "VerificationRefused", "bind_principal", "verify_customer"]
 
 logger = logging.getLogger("bank.verification")
 
 MAX_ATTEMPTS_PER_SESSION = 5
-PIN_REDACTED = "[PIN redacted]"
 _DIGITS = re.compile(r"\D")
 
 
@@ -45,6 +45,7 @@ async def verify_customer(
     state: SessionState, customer_number: str, pin: str, *, assurance: Assurance = Assurance.PIN
 ) -> Customer:
     """Check the PIN and bind the principal, or raise VerificationRefused with what to say."""
+    state.pins.add(pin)  # from now on no context, brief or checkpoint may hold it
     if state.db is None:
         raise VerificationRefused("verification_unavailable")
     if state.verification_attempts >= MAX_ATTEMPTS_PER_SESSION:
@@ -106,49 +107,3 @@ async def _security_event(
         )
     except DatabaseUnavailable:
         logger.warning("security event not recorded", extra={"kind": kind})
-
-
-def redact_pin_from_context(session: AgentSession[SessionState], call: llm.FunctionCall) -> None:
-    """Remove the PIN from the tool call's arguments and from the caller's words, in the
-    agent's context and the session history, so no later LLM call ever sees it."""
-    import json
-
-    try:
-        args = json.loads(call.arguments or "{}")
-    except ValueError:
-        args = {}
-    pin = str(args.get("pin", "")) if isinstance(args, dict) else ""
-    if isinstance(args, dict) and "pin" in args:
-        args["pin"] = PIN_REDACTED
-        call.arguments = json.dumps(args)
-    digits = _DIGITS.sub("", pin)
-    if not digits:
-        return
-    contexts = [session.history]
-    if session.current_agent is not None:
-        contexts.append(session.current_agent.chat_ctx)  # a copy: see the _chat_ctx below
-        contexts.append(session.current_agent._chat_ctx)
-    pattern = _pin_pattern(digits)
-    for ctx in contexts:
-        for item in ctx.items:
-            if item.type == "message" and item.role == "user":
-                item.content = [
-                    pattern.sub(PIN_REDACTED, c) if isinstance(c, str) else c for c in item.content
-                ]
-            elif item.type == "function_call" and item.name == "verify_identity":
-                try:
-                    other = json.loads(item.arguments or "{}")
-                except ValueError:
-                    continue
-                if isinstance(other, dict) and "pin" in other:
-                    other["pin"] = PIN_REDACTED
-                    item.arguments = json.dumps(other)
-
-
-_DIGIT_WORDS = ("zero|oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-
-
-def _pin_pattern(digits: str) -> re.Pattern[str]:
-    # Matches "1234", "1 2 3 4", "1-2-3-4" and "one two three four" as spoken or typed.
-    parts = [rf"(?:{d}|\b(?:{_DIGIT_WORDS[int(d)]})\b)" for d in digits]
-    return re.compile(r"(?<!\d)" + r"[\s,.-]*".join(parts) + r"(?!\d)", re.IGNORECASE)

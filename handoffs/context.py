@@ -11,25 +11,40 @@ import re
 from livekit.agents import llm
 
 from shared_state import HandoffBrief
+from shared_state.state import UNTRUSTED_NOTE
 
 CARRIED_TURNS = 6
 CONTEXT_POLICY = f"brief+last{CARRIED_TURNS}turns-masked-no-tools"
 BRIEF_PREFIX = "Handoff brief:"
 
+# Linear by construction: a run of digits or number words can only *start* where no run
+# continues (the lookbehinds), so no position is rescanned, and the spoken-money run is
+# matched whole (possessive) and judged by a callback instead of by a lookahead that would
+# make the engine retry from every word of the run.
 _MONEY = re.compile(
-    r"(?:-?\$\s?\d[\d,]*(?:\.\d{1,2})?)"
-    r"|(?:\b\d[\d,]*(?:\.\d{1,2})?\s?(?:dollars?|usd|cents?)\b)",
+    r"(?:-?\$\s?\d[\d,]*+(?:\.\d{1,2})?)"
+    r"|(?:(?<![\d,])\b\d[\d,]*+(?:\.\d{1,2})?\s?(?:dollars?|usd|cents?)\b)",
     re.IGNORECASE,
 )
 # Any run of 4+ digits (with optional spaces/dashes) is a PIN, card or account number here.
-_LONG_DIGITS = re.compile(r"(?<![$\d])(?<!\$\s)\b\d(?:[\s-]?\d){3,}\b(?!\s?(?:dollars?|usd)\b)")
-_SPOKEN_MONEY = re.compile(
-    r"\b(?:(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
-    r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|"
-    r"seventy|eighty|ninety|hundred|thousand|million|and|minus|-|\s)+)"
-    r"\s(?:dollars?|cents?)\b",
-    re.IGNORECASE,
+_LONG_DIGITS = re.compile(
+    r"(?<![$\d])(?<!\$\s)(?<!\d[\s-])\b\d(?:[\s-]?\d){3,}\b(?!\s?(?:dollars?|usd)\b)"
 )
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+    r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|"
+    r"seventy|eighty|ninety|hundred|thousand|million|and|minus"
+)
+_SPOKEN_RUN = re.compile(
+    rf"\b(?:(?:{_NUMBER_WORDS})\b[\s-]*+)++(dollars?\b|cents?\b)?", re.IGNORECASE
+)
+
+
+def _spoken_amount(match: re.Match[str]) -> str:
+    # Only a run of number words that ends in a money word is an amount.
+    if match.group(1) is None:
+        return match.group(0)
+    return " [amount]"
 
 
 # Every pattern above needs a digit or a money word: text with neither is returned as is
@@ -45,7 +60,7 @@ def mask_sensitive(text: str, *, role: str = "assistant") -> str:
         return text
     if role != "user":
         text = _MONEY.sub("[amount]", text)
-        text = _SPOKEN_MONEY.sub(" [amount]", text)
+        text = _SPOKEN_RUN.sub(_spoken_amount, text)
     return _LONG_DIGITS.sub("[number]", text)
 
 
@@ -63,5 +78,6 @@ def carried_context(previous: llm.ChatContext, brief: HandoffBrief) -> llm.ChatC
             role=message.role,
             content=mask_sensitive(message.text_content or "", role=message.role),
         )
-    ctx.add_message(role="system", content=f"{BRIEF_PREFIX} {brief.render()}")
+    note = f" ({UNTRUSTED_NOTE})" if brief.open_question else ""
+    ctx.add_message(role="system", content=f"{BRIEF_PREFIX} {brief.render()}{note}")
     return ctx

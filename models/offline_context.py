@@ -3,6 +3,7 @@ tool calls and their outputs."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from livekit.agents import llm
@@ -45,7 +46,7 @@ class Context:
                 for part in text[len(BRIEF_PREFIX) :].split(";"):
                     if "=" in part:
                         key, _, value = part.partition("=")
-                        fields[key.strip()] = value.strip()
+                        fields[key.strip()] = _unquote(value.strip())
                 return fields
         return {}
 
@@ -108,3 +109,14 @@ class Context:
             ):
                 return True
         return False
+
+
+def _unquote(value: str) -> str:
+    """A brief value quoted as untrusted model text (`"..."`), as plain text."""
+    if value.startswith('"'):
+        end = value.rfind('"')
+        try:
+            return str(json.loads(value[: end + 1]))
+        except ValueError:
+            return value.strip('"')
+    return value

@@ -11,11 +11,15 @@ import logging
 import re
 from typing import Any
 
-_DIGITS = re.compile(r"(?<![\w.])\d(?:[\s-]?\d){3,}(?![\w])")
+# Linear by construction (see handoffs/context.py): runs start only where none continues,
+# words are bounded, and the text is bounded before it is scanned.
+_DIGITS = re.compile(r"(?<![\w.])(?<!\d[\s-])\d(?:[\s-]?\d){3,}(?![\w])")
 _MONEY = re.compile(
-    r"\$\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*(?:\.\d{1,2})?\s?(?:dollars?|cents?)\b", re.IGNORECASE
+    r"\$\s?\d[\d,]*+(?:\.\d+)?|(?<![\d,])\b\d[\d,]*+(?:\.\d{1,2})?\s?(?:dollars?|cents?)\b",
+    re.IGNORECASE,
 )
-_SPOKEN_MONEY = re.compile(r"\b(?:[a-z-]+\s+){0,12}(?:dollars?|cents?)\b", re.IGNORECASE)
+_SPOKEN_MONEY = re.compile(r"\b(?:[a-z-]{1,24}\s+){0,12}(?:dollars?|cents?)\b", re.IGNORECASE)
+MAX_SCRUB_CHARS = 20_000
 _SAFE_KEYS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {
     "message",
     "asctime",
@@ -25,6 +29,7 @@ _LOGGERS = ("livekit", "livekit.agents", "livekit.plugins", "bank", "asyncio", "
 
 
 def scrub(text: str) -> str:
+    text = text[:MAX_SCRUB_CHARS]
     text = _MONEY.sub("[amount]", text)
     text = _SPOKEN_MONEY.sub("[amount]", text)
     return _DIGITS.sub("[digits]", text)

@@ -37,7 +37,7 @@ from tools.db import DatabaseUnavailable, NotFound, is_valid_id
 from tools.outcomes import Escalated, RefusalReason, Refused
 
 from .prompts import instructions_for, prompt
-from .redaction import scrub_contexts, scrub_for_model, scrub_item
+from .redaction import checks_pins, scrub_contexts, scrub_for_model, scrub_item
 from .render import fail, render
 
 logger = logging.getLogger("bank.agents")
@@ -121,17 +121,17 @@ class BankAgent(Agent):
         built it (agents/redaction.py)."""
         state = self.state
         await audit_settled(state)
-        scrub_for_model(state.pins, chat_ctx, verified=state.is_verified)
+        scrub_for_model(state.pins, chat_ctx, checks_pins=checks_pins(self))
         return Agent.default.llm_node(self, chat_ctx, tools, model_settings)
 
     async def on_user_turn_completed(
         self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage
     ) -> None:
-        """Once the caller is verified no model needs a PIN: their words are scrubbed before
-        they are added to any context, of every known PIN and of any they name ("my PIN
-        is 1 2 3 4"). Before that, see `scrub_for_model`."""
+        """Away from the front desk no model needs a PIN: the caller's words are scrubbed
+        before they are added to any context, of every known PIN and of any they name
+        ("my PIN is 1 2 3 4"). At the front desk, see `scrub_for_model`."""
         state = self.state
-        if state.is_verified:
+        if not checks_pins(self):
             state.pins.learn_named(new_message.text_content or "")
             scrub_item(state.pins, new_message)
 

@@ -8,9 +8,10 @@ item enters a context (the session's item and tool events, the caller's turn bef
 added, the carried context of a handoff) and once more on every context a model is sent
 (`BankAgent.llm_node`), so a path that forgets one step still never shows a model a PIN.
 
-Before verification the caller's newest, unanswered words are the one exception: they
-may carry the PIN the model must pass to `verify_identity` (a retry of a known wrong PIN
-included). The moment a tool call answers them they are scrubbed like everything else."""
+At the front desk (the one agent with `verify_identity`) the caller's newest, unanswered
+words are the one exception: they may carry the PIN the model must pass to
+`verify_identity` (a retry of a known wrong PIN included). The moment a tool call answers
+them they are scrubbed like everything else."""
 
 from __future__ import annotations
 
@@ -60,13 +61,19 @@ def scrub_contexts(pins: PinRedactor, *contexts: llm.ChatContext | None) -> None
             scrub_items(pins, ctx.items)
 
 
-def scrub_for_model(pins: PinRedactor, ctx: llm.ChatContext, *, verified: bool) -> None:
-    """Scrub a context about to be sent to a model. Before verification the caller's newest
-    words stay as said while no tool call has answered them yet: a caller retrying a PIN
-    must be heard. Every other item, and everything once the caller is verified, is
-    scrubbed of every known PIN, and of any PIN a verified caller names ("my PIN is ...")."""
-    keep = None if verified else _unanswered_caller_turn(ctx)
-    if verified:
+def checks_pins(agent: Any) -> bool:
+    """Whether this agent can check a PIN (the front desk's `verify_identity`)."""
+    return any(getattr(tool, "id", None) == VERIFY_TOOL for tool in getattr(agent, "tools", ()))
+
+
+def scrub_for_model(pins: PinRedactor, ctx: llm.ChatContext, *, checks_pins: bool) -> None:
+    """Scrub a context about to be sent to a model. At the desk that checks PINs the
+    caller's newest words stay as said while no tool call has answered them yet: a caller
+    retrying a PIN (or trying a second identity) must be heard and checked in code. Every
+    other item is scrubbed of every known PIN; at any other desk, where no model needs a
+    PIN, so is every PIN a caller names ("my PIN is ...")."""
+    keep = _unanswered_caller_turn(ctx) if checks_pins else None
+    if not checks_pins:
         for item in ctx.items:
             if item.type == "message" and item.role == "user":
                 pins.learn_named(item.text_content or "")

@@ -21,7 +21,7 @@ from shared_state import HandoffBrief, SessionState
 from tools.log_redaction import install_log_redaction
 
 from .base import audit_refusal
-from .redaction import learn_pin_from_call, scrub_contexts, scrub_item, scrub_items
+from .redaction import checks_pins, learn_pin_from_call, scrub_contexts, scrub_item, scrub_items
 
 logger = logging.getLogger("bank.session")
 
@@ -75,8 +75,8 @@ def attach_guards(session: AgentSession[SessionState], state: SessionState) -> N
     def _count_turns(ev: ConversationItemAddedEvent) -> None:
         item = ev.item
         # The same object sits in the agent's context and the history: scrubbed in both.
-        # (An unverified caller's own words wait for the tool call that answers them.)
-        if state.is_verified or getattr(item, "role", None) != "user":
+        # (At the front desk the caller's own words wait for the tool call answering them.)
+        if getattr(item, "role", None) != "user" or not checks_pins(session.current_agent):
             scrub_item(state.pins, item)
         if isinstance(item, llm.ChatMessage) and item.role == "user":
             state.user_turns += 1

@@ -31,7 +31,13 @@ async def test_migrations_apply_from_zero_and_are_idempotent(pg_server: Embedded
     await admin.close()
     dsn = pg_server.dsn_for("fresh_migrations")
     first = await migrate(dsn)
-    assert first == ["001_bank_core", "002_audit", "003_app_role", "004_session_checkpoints"]
+    assert first == [
+        "001_bank_core",
+        "002_audit",
+        "003_app_role",
+        "004_session_checkpoints",
+        "005_unknown_number_lockout",
+    ]
     assert await migrate(dsn) == []
     assert await seed_demo(dsn) == ["1001", "1002", "1003", "1004"]
     assert await seed_demo(dsn) == []  # idempotent: nothing written twice

@@ -166,8 +166,10 @@ async def test_model_repeating_the_pin_leaves_no_trace(db: Database) -> None:
 
 
 async def test_verified_caller_saying_the_pin_again_never_adds_it(db: Database) -> None:
+    """Away from the front desk no model needs a PIN: one the caller names never enters."""
     async with desk(db) as d:
         await d.verify("1001")
+        await d.say("balance", ToolCall("transfer_to_balance"), "Balance desk.")
         before = len(d.llm.snapshots)
         await d.say("by the way my PIN is one two three four", "Noted.")
         await d.say("oh and my pin code: 9 8 7 6", "Noted.")

@@ -179,7 +179,9 @@ async def test_malformed_and_incomplete_bodies_are_400(db: Database) -> None:
             assert resp.status == 400, body
             assert payload["error"] == "bad_request" and payload["message"]
 
-        resp = await client.post("/api/token", data=b"x" * 10_000)
+        resp = await client.post(
+            "/api/token", data=b"x" * 10_000, headers={"Content-Type": "application/json"}
+        )
         assert resp.status == 400
 
     # None of this counted towards the PIN lockout.
@@ -224,8 +226,9 @@ async def test_three_wrong_pins_lock_even_the_right_pin_out(db: Database) -> Non
 
 async def test_per_customer_number_throttle(db: Database) -> None:
     async with client_for(db) as client:
-        for _ in range(5):
-            assert (await login(client, "5555", "0000"))[0] == 401
+        # An unknown number locks after three wrong PINs, exactly like a customer's.
+        statuses = [(await login(client, "5555", "0000"))[0] for _ in range(5)]
+        assert statuses == [401, 401, 423, 423, 423]
         status, body, headers = await login(client, "5555", "0000")
         assert status == 429
         assert body["error"] == "throttled"
@@ -256,13 +259,19 @@ async def test_database_down_is_503(dsn: str) -> None:
 
 
 async def test_cors_preflight_and_unknown_routes(db: Database) -> None:
-    async with client_for(db) as client:
+    settings = TokenSettings(
+        livekit_url="ws://localhost:7880",
+        api_key=KEY,
+        api_secret=SECRET,
+        allowed_origins=frozenset({"http://localhost:8081"}),
+    )
+    async with client_for(db, settings) as client:
         resp = await client.options(
             "/api/token",
             headers={"Origin": "http://localhost:8081", "Access-Control-Request-Method": "POST"},
         )
         assert resp.status == 204
-        assert resp.headers["Access-Control-Allow-Origin"] == "*"
+        assert resp.headers["Access-Control-Allow-Origin"] == "http://localhost:8081"
         assert "Access-Control-Allow-Credentials" not in resp.headers
         resp = await client.get("/nope")
         assert resp.status == 404

@@ -48,8 +48,8 @@ CUSTOMER_ATTRIBUTE = "bank.customer_id"
 INVALID_CREDENTIALS = "The customer number or PIN is incorrect."
 _DB_ERRORS = (DatabaseUnavailable, asyncpg.InterfaceError, OSError, TimeoutError)
 
+MAX_JSON_DEPTH = 4  # the login body is one flat object
 CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
     "Access-Control-Allow-Headers": "Content-Type, Accept",
     "Access-Control-Expose-Headers": "Retry-After, X-Request-Id",
@@ -109,12 +109,21 @@ def error_response(
 
 @web.middleware
 async def _request_id_and_cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """CORS only for the configured origins (TOKEN_SERVICE_ALLOWED_ORIGINS), echoed exactly,
+    never `*` and never with credentials. Any other origin gets no CORS headers, so a
+    browser keeps the response from the page; its preflight is refused outright."""
     request[REQUEST_ID_KEY] = uuid.uuid4().hex
-    if request.method == "OPTIONS":  # CORS preflight (Expo web dev client); no credentials
-        response: web.StreamResponse = web.Response(status=204)
+    origin = request.headers.get("Origin")
+    allowed = origin is not None and origin in request.app[SETTINGS_KEY].allowed_origins
+    if request.method == "OPTIONS":
+        response: web.StreamResponse = web.Response(status=204 if allowed else 403)
     else:
         response = await handler(request)
-    response.headers.update(CORS_HEADERS)
+    if allowed:
+        assert origin is not None
+        response.headers.update(CORS_HEADERS)
+        response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Vary"] = "Origin"
     response.headers["X-Request-Id"] = request[REQUEST_ID_KEY]
     return response
 
@@ -196,9 +205,21 @@ async def issue_token(request: web.Request) -> web.Response:
 
 
 async def _parse_login(request: web.Request) -> tuple[str, str] | web.Response:
+    # Only application/json: a form or text/plain post is what a cross-site page can send
+    # without a CORS preflight.
+    if request.content_type != "application/json":
+        return error_response(
+            415, "unsupported_media_type", "The request body must be sent as application/json."
+        )
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        text = await request.text()
+    except UnicodeDecodeError:
+        return error_response(400, "bad_request", "The request body must be JSON.")
+    if json_depth(text) > MAX_JSON_DEPTH:
+        return error_response(400, "bad_request", "The request body is nested too deeply.")
+    try:
+        body = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
         return error_response(400, "bad_request", "The request body must be JSON.")
     if not isinstance(body, dict):
         return error_response(400, "bad_request", "The request body must be a JSON object.")
@@ -218,6 +239,29 @@ async def _parse_login(request: web.Request) -> tuple[str, str] | web.Response:
     if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
         return error_response(400, "bad_request", "The PIN must be 4 to 8 digits.")
     return customer_number, pin
+
+
+def json_depth(text: str) -> int:
+    """How deeply `text` nests arrays and objects, in one linear pass (brackets inside
+    strings do not count), so json.loads never recurses into a hostile body."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def _token_response(settings: TokenSettings, result: VerificationResult) -> web.Response:

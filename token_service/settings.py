@@ -13,6 +13,9 @@ DEFAULT_TTL = timedelta(minutes=10)
 DEV_API_KEY = "devkey"
 DEV_API_SECRET = "secret"  # the well-known `livekit-server --dev` credentials
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+# With the local dev defaults (and no TOKEN_SERVICE_ALLOWED_ORIGINS) only the Expo web dev
+# server may call from a browser. Native apps send no Origin and need no CORS at all.
+DEV_ALLOWED_ORIGINS = frozenset({"http://localhost:8081", "http://127.0.0.1:8081"})
 _TRUTHY = {"1", "true", "yes", "on"}
 
 
@@ -37,6 +40,9 @@ class TokenSettings:
     # Only behind a reverse proxy that sets X-Forwarded-For itself; otherwise a client
     # could pick its own throttle key.
     trust_forwarded_for: bool = False
+    # Browser origins allowed to call cross-origin (exact `scheme://host[:port]`); none by
+    # default, so no other web page can post logins from its visitors' browsers.
+    allowed_origins: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not timedelta(0) < self.ttl <= MAX_TTL:
@@ -80,7 +86,27 @@ class TokenSettings:
             host=env.get("TOKEN_SERVICE_HOST") or "127.0.0.1",
             port=_int(env, "TOKEN_SERVICE_PORT", 8088),
             trust_forwarded_for=env.get("TOKEN_TRUST_FORWARDED_FOR", "").strip().lower() in _TRUTHY,
+            allowed_origins=_origins(env, dev_defaults),
         )
+
+
+def _origins(env: Mapping[str, str], dev_defaults: bool) -> frozenset[str]:
+    """TOKEN_SERVICE_ALLOWED_ORIGINS: comma-separated exact origins. Unset: the Expo web dev
+    server's origins with the local dev defaults, else none. `*` is refused."""
+    raw = env.get("TOKEN_SERVICE_ALLOWED_ORIGINS")
+    if raw is None:
+        return DEV_ALLOWED_ORIGINS if dev_defaults else frozenset()
+    origins = {o.strip().rstrip("/") for o in raw.split(",") if o.strip()}
+    for origin in origins:
+        parts = urlsplit(origin)
+        if origin == "*" or parts.scheme not in ("http", "https") or not parts.hostname or (
+            parts.path or parts.query or parts.fragment
+        ):
+            raise SettingsError(
+                "TOKEN_SERVICE_ALLOWED_ORIGINS must list exact origins such as "
+                f"https://app.example.com (no '*', no paths); got {origin!r}"
+            )
+    return frozenset(origins)
 
 
 def _is_local(url: str) -> bool:

@@ -80,6 +80,32 @@ _PIN_FAILURE_SQL = """
     RETURNING failed_pin_attempts, verification_locked_until
 """
 
+# The first read of a PIN check: the customer (all NULL when the number is unknown) and the
+# unknown number's own lockout, always exactly one row.
+_VERIFY_READ_SQL = """
+    SELECT c.*, u.verification_locked_until AS unknown_locked_until, now() AS db_now
+    FROM (SELECT $1::text AS customer_number) q
+    LEFT JOIN customers c ON c.customer_number = q.customer_number
+    LEFT JOIN unknown_number_lockouts u ON u.customer_number = q.customer_number
+"""
+# A failure for a number that is no customer's, counted like _PIN_FAILURE_SQL (an expired
+# lock starts a fresh count; reaching $3 failures locks for $4), as one upsert.
+_UNKNOWN_FAILURE_SQL = """
+    INSERT INTO unknown_number_lockouts AS u
+        (customer_number, failed_pin_attempts, verification_locked_until)
+    VALUES ($1, 1, CASE WHEN 1 >= $3 THEN $2::timestamptz + $4::interval END)
+    ON CONFLICT (customer_number) DO UPDATE SET
+        failed_pin_attempts = CASE WHEN u.verification_locked_until IS NULL
+                                   THEN u.failed_pin_attempts + 1 ELSE 1 END,
+        verification_locked_until = CASE
+            WHEN (CASE WHEN u.verification_locked_until IS NULL
+                       THEN u.failed_pin_attempts + 1 ELSE 1 END) >= $3
+            THEN $2::timestamptz + $4::interval
+            ELSE NULL END,
+        updated_at = now()
+    RETURNING failed_pin_attempts, verification_locked_until
+"""
+
 # set_card_status as ONE statement (it was BEGIN, SELECT .. FOR UPDATE, SELECT event, UPDATE,
 # INSERT, COMMIT: six round trips). The card row is locked first (FOR UPDATE; a concurrent
 # writer is waited for and its committed status re-read), then exactly one outcome is
@@ -353,18 +379,17 @@ class Database:
         if not (customer_number.isascii() and customer_number.isdigit()):
             await _check_pin_off_loop("0000", DUMMY_HASH)
             return VerificationResult(VerificationStatus.UNKNOWN_CUSTOMER)
-        row = await self._run(
-            lambda c: c.fetchrow(
-                "SELECT *, now() AS db_now FROM customers WHERE customer_number = $1",
-                customer_number,
-            )
-        )
-        if row is None:
-            await _check_pin_off_loop("0000", DUMMY_HASH)
-            return VerificationResult(VerificationStatus.UNKNOWN_CUSTOMER)
+        # One read whether or not the number exists (the unknown number's own lockout
+        # included), one hash, one write: an unknown number costs what a customer does,
+        # and is locked after three attempts like one (no enumeration by status or time).
+        row = await self._run(lambda c: c.fetchrow(_VERIFY_READ_SQL, customer_number))
         current = now or row["db_now"]
+        if row["id"] is None:
+            await _check_pin_off_loop("0000", DUMMY_HASH)
+            return await self._unknown_number_failure(customer_number, row, current)
         locked_until = row["verification_locked_until"]
         if locked_until is not None and locked_until > current:
+            await _check_pin_off_loop("0000", DUMMY_HASH)
             return VerificationResult(
                 VerificationStatus.LOCKED, locked_until=locked_until, attempts_left=0
             )
@@ -390,6 +415,31 @@ class Database:
             )
         return VerificationResult(
             VerificationStatus.WRONG_PIN,
+            attempts_left=MAX_PIN_FAILURES - counted["failed_pin_attempts"],
+        )
+
+    async def _unknown_number_failure(
+        self, customer_number: str, row: asyncpg.Record, current: datetime
+    ) -> VerificationResult:
+        locked_until = row["unknown_locked_until"]
+        if locked_until is not None and locked_until > current:
+            return VerificationResult(
+                VerificationStatus.LOCKED, locked_until=locked_until, attempts_left=0
+            )
+        counted = await self._run(
+            lambda c: c.fetchrow(
+                _UNKNOWN_FAILURE_SQL, customer_number, current, MAX_PIN_FAILURES, LOCKOUT
+            ),
+            retry=False,
+        )
+        if counted["verification_locked_until"] is not None:
+            return VerificationResult(
+                VerificationStatus.LOCKED,
+                locked_until=counted["verification_locked_until"],
+                attempts_left=0,
+            )
+        return VerificationResult(
+            VerificationStatus.UNKNOWN_CUSTOMER,
             attempts_left=MAX_PIN_FAILURES - counted["failed_pin_attempts"],
         )
 

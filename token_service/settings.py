@@ -99,8 +99,11 @@ def _origins(env: Mapping[str, str], dev_defaults: bool) -> frozenset[str]:
     origins = {o.strip().rstrip("/") for o in raw.split(",") if o.strip()}
     for origin in origins:
         parts = urlsplit(origin)
-        if origin == "*" or parts.scheme not in ("http", "https") or not parts.hostname or (
-            parts.path or parts.query or parts.fragment
+        if (
+            origin == "*"
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or (parts.path or parts.query or parts.fragment)
         ):
             raise SettingsError(
                 "TOKEN_SERVICE_ALLOWED_ORIGINS must list exact origins such as "

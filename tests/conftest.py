@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 from db_clones import TEMPLATE_DB, clone_template, drop_database
 
-from tools.db import Database, EmbeddedPostgres, migrate, seed_demo
+from tools.db import APP_LOGIN, Database, EmbeddedPostgres, login_as, migrate, seed_demo
 
 for _key in (
     "OPENAI_API_KEY",
@@ -110,8 +110,14 @@ async def dsn(pg_server: EmbeddedPostgres) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def db(dsn: str) -> AsyncIterator[Database]:
-    database = await Database.connect(dsn, retry_budget_s=1.0)
+def app_dsn(dsn: str) -> str:
+    """The same test database, logged in as the application's own role (never the owner)."""
+    return login_as(dsn, APP_LOGIN)
+
+
+@pytest.fixture
+async def db(app_dsn: str) -> AsyncIterator[Database]:
+    database = await Database.connect(app_dsn, retry_budget_s=1.0)
     yield database
     await database.close()
 

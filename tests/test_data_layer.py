@@ -37,6 +37,7 @@ async def test_migrations_apply_from_zero_and_are_idempotent(pg_server: Embedded
         "003_app_role",
         "004_session_checkpoints",
         "005_unknown_number_lockout",
+        "006_app_login",
     ]
     assert await migrate(dsn) == []
     assert await seed_demo(dsn) == ["1001", "1002", "1003", "1004"]

@@ -1,7 +1,7 @@
 """Bank data layer: one shared asyncpg pool, typed queries, migrations, demo data."""
 
 from .database import BIGINT_MAX, LOCKOUT, MAX_PIN_FAILURES, Database, is_valid_id
-from .embedded import EmbeddedPostgres, database_url
+from .embedded import APP_LOGIN, EmbeddedPostgres, database_url, login_as, owner_database_url
 from .errors import DatabaseError, DatabaseUnavailable, InvalidArgument, NotFound
 from .migrate import migrate
 from .models import (
@@ -18,6 +18,7 @@ from .models import (
 from .seed import load_demo_customers, seed_demo, seed_synthetic
 
 __all__ = [
+    "APP_LOGIN",
     "BIGINT_MAX",
     "LOCKOUT",
     "MAX_PIN_FAILURES",
@@ -39,7 +40,9 @@ __all__ = [
     "database_url",
     "is_valid_id",
     "load_demo_customers",
+    "login_as",
     "migrate",
+    "owner_database_url",
     "seed_demo",
     "seed_synthetic",
 ]

@@ -5,21 +5,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import time
 
 from .database import Database
-from .embedded import database_url
-from .migrate import migrate
+from .embedded import database_url, owner_database_url
+from .migrate import migrate, set_app_password
 from .seed import seed_demo, seed_synthetic
 
 
 async def _main(args: argparse.Namespace) -> None:
-    dsn = database_url()
     if args.command == "url":
-        print(dsn)
+        print(database_url())  # the application's login
         return
+    dsn = owner_database_url()  # migrations and seeding run as the owner
     applied = await migrate(dsn)
     print(f"migrations applied: {', '.join(applied) or 'none (up to date)'}")
+    if password := os.environ.get("BANK_APP_DB_PASSWORD"):
+        await set_app_password(dsn, password)
     if args.command == "seed":
         if args.demo:
             written = await seed_demo(dsn, reset=args.reset)
@@ -29,7 +32,7 @@ async def _main(args: argparse.Namespace) -> None:
             await seed_synthetic(dsn, args.synthetic)
             print(f"synthetic customers: {args.synthetic} in {time.perf_counter() - started:.1f}s")
     if args.command == "smoke":
-        db = await Database.connect(dsn)
+        db = await Database.connect(database_url())
         try:
             customer = await db.customer_by_number("1001")
             accounts = await db.accounts(customer.id)

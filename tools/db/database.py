@@ -255,7 +255,11 @@ class Database:
         Pooled connections keep their session state across uses (see `_on_release`): never
         `SET` a session setting on one (use `SET LOCAL` inside a transaction)."""
         settings = {"statement_timeout": str(statement_timeout_ms), "application_name": "bank"}
-        if use_app_role and await _may_assume_app_role(dsn):
+        may_assume, superuser = await _login_facts(dsn)
+        if superuser:
+            # Tests and tools may; the application must log in as bank_app (database_url).
+            logger.warning("database login is a superuser: the application should use bank_app")
+        if use_app_role and may_assume:
             settings["role"] = APP_ROLE
         try:
             pool = await asyncpg.create_pool(
@@ -772,18 +776,20 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def _may_assume_app_role(dsn: str) -> bool:
+async def _login_facts(dsn: str) -> tuple[bool, bool]:
+    """(may this login assume the app role, is it a superuser)."""
     try:
         conn = await asyncpg.connect(dsn)
     except (OSError, asyncpg.PostgresError) as exc:
         raise DatabaseUnavailable("could not connect to the bank database") from exc
     try:
-        return bool(
-            await conn.fetchval(
-                "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) "
-                "THEN pg_has_role(current_user, $1, 'MEMBER') ELSE false END",
-                APP_ROLE,
-            )
+        row = await conn.fetchrow(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) "
+            "THEN pg_has_role(current_user, $1, 'MEMBER') ELSE false END AS may_assume, "
+            "(SELECT rolsuper FROM pg_roles WHERE rolname = session_user) AS superuser",
+            APP_ROLE,
         )
+        assert row is not None  # a SELECT without FROM returns exactly one row
+        return bool(row["may_assume"]), bool(row["superuser"])
     finally:
         await conn.close()

@@ -10,11 +10,13 @@ import os
 import warnings
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 logger = logging.getLogger("bank.db.embedded")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = PROJECT_ROOT / ".data" / "pg"
+APP_LOGIN = "bank_app"  # the application's own, non-superuser login (migration 006)
 
 
 class EmbeddedPostgres:
@@ -53,10 +55,38 @@ class EmbeddedPostgres:
 
 
 def database_url() -> str:
-    """DATABASE_URL if set, else the embedded server's (started on first use)."""
+    """The application's login: DATABASE_URL if set, else the embedded server logged in as
+    the non-superuser role `bank_app` (started on first use). Migrations and seeding log in
+    as the owner instead: `owner_database_url`."""
     url = os.environ.get("DATABASE_URL")
     if url:
         return url
+    return login_as(_embedded_dsn(), APP_LOGIN)
+
+
+def owner_database_url() -> str:
+    """The owner's login, for migrations and seeding only: DATABASE_OWNER_URL, else
+    DATABASE_URL (a single-login setup), else the embedded server's superuser."""
+    url = os.environ.get("DATABASE_OWNER_URL") or os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return _embedded_dsn()
+
+
+def login_as(dsn: str, role: str, password: str | None = None) -> str:
+    """The same server and database as `dsn`, logged in as `role`."""
+    parts = urlsplit(dsn)
+    user = quote(role, safe="")
+    if password:
+        user += ":" + quote(password, safe="")
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{user}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _embedded_dsn() -> str:
     data_dir = Path(os.environ.get("BANK_PGDATA", str(DEFAULT_DATA_DIR)))
     # cleanup_mode=None: keep the demo server up for later runs; it is cheap to reuse.
     server = EmbeddedPostgres(data_dir, cleanup_mode=None)

@@ -65,3 +65,17 @@ async def migrate(dsn: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
         await conn.close()
     return applied
+
+
+async def set_app_password(dsn: str, password: str, role: str = "bank_app") -> None:
+    """Give the application's login role its password (run as the owner, after migrating).
+    Kept out of the migrations: a password is configuration, not schema."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        # Utility statements take no parameters: quote the literal on the server.
+        sql = await conn.fetchval(
+            "SELECT format('ALTER ROLE %I PASSWORD %L', $1, $2)", role, password
+        )
+        await conn.execute(sql)
+    finally:
+        await conn.close()

@@ -1,5 +1,6 @@
 """`python -m bench [--smoke] [--only NAME] [--scale X]`: run the benchmarks, print a table
-per benchmark and one summary line each, and (full runs of all of them) regenerate RESULTS.md.
+per benchmark and one summary line each. A full run regenerates RESULTS.md; `--only NAME`
+replaces that benchmark's section and summary line in it.
 
 The exit status is non-zero only when a benchmark crashes, never because a target is missed."""
 
@@ -79,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.smoke and not args.only and not crashed:
         RESULTS.write_text(render_markdown(results, args.scale, total))
         print(f"wrote {RESULTS}")
-    elif not args.smoke:
-        print("RESULTS.md not rewritten (it is regenerated only by a full run of all of them)")
+    elif not args.smoke and args.only and results and RESULTS.exists():
+        # One benchmark re-run: replace its section and summary line, keep the others.
+        RESULTS.write_text(merge_section(RESULTS.read_text(), results[0]))
+        print(f"updated the {args.only} section of {RESULTS}")
     return 1 if crashed else 0
 
 
@@ -117,15 +120,54 @@ def render_markdown(results: list[BenchResult], scale: float, total: float) -> s
     for result in results:
         out.append(f"* {result.summary}")
     for result in results:
-        out += ["", f"## {result.title}", ""]
-        for table in result.tables:
-            out += [table.render_markdown(), ""]
-        for caption, text in result.blocks:
-            out += [caption, "", "```", text, "```", ""]
-        for note in result.notes:
-            out.append(f"* {note}")
-        out.append(f"* run time: {result.seconds:.1f} s")
+        out += ["", *render_section(result)]
     return "\n".join(out) + "\n"
+
+
+def render_section(result: BenchResult) -> list[str]:
+    out = [f"## {result.title}", ""]
+    for table in result.tables:
+        out += [table.render_markdown(), ""]
+    for caption, text in result.blocks:
+        out += [caption, "", "```", text, "```", ""]
+    for note in result.notes:
+        out.append(f"* {note}")
+    out.append(f"* run time: {result.seconds:.1f} s")
+    return out
+
+
+def merge_section(existing: str, result: BenchResult) -> str:
+    """RESULTS.md with one benchmark's section and summary line replaced (or appended)."""
+    lines = existing.rstrip("\n").split("\n")
+    summary_line = f"* {result.summary}"
+    prefix = f"* {result.name}:"
+    summary_at = [i for i, line in enumerate(lines) if line.startswith(prefix)]
+    if summary_at:
+        lines[summary_at[0]] = summary_line
+    else:
+        last = max(
+            i for i, line in enumerate(lines) if line.startswith("* ") and i < _first_section(lines)
+        )
+        lines.insert(last + 1, summary_line)
+    heading = f"## {result.title}"
+    section = render_section(result)
+    if heading in lines:
+        start = lines.index(heading)
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
+        lines[start:end] = [*section, ""] if end < len(lines) else section
+    else:
+        lines += ["", *section]
+    return "\n".join(lines) + "\n"
+
+
+def _first_section(lines: list[str]) -> int:
+    """Index of the first benchmark section (after the machine and summary)."""
+    summary = lines.index("## Summary")
+    return next(
+        (i for i in range(summary + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+    )
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from agents.base import BankAgent
 from agents.verification import bind_principal
 from shared_state import Assurance, SessionState
 from tools.db import Database, seed_synthetic
+from tools.outcomes import decode
 
 from .common import (
     BenchResult,
@@ -145,13 +146,13 @@ async def _ops(db: Database, c: Caller, *, validate: bool) -> dict[str, Op]:
 
     async def lock_write() -> float:
         first = await read_back()
-        if "Please say yes" not in first:
+        if "Please say yes" not in _said(first):
             raise RuntimeError(f"lock_card read-back: {first!r}")
         c.state.user_turns += 1  # the caller said "yes" on the next turn
         t = time.perf_counter()
         out = await confirm()
         elapsed = time.perf_counter() - t
-        if not out.startswith("Done"):
+        if not _said(out).startswith("Done"):
             raise RuntimeError(f"lock_card confirm: {out!r}")
         await db.set_card_status(  # untimed reset for the next iteration
             c.customer_id,
@@ -347,3 +348,9 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
         + (f" (missed: {', '.join(missed)})" if missed else "")
     )
     return result
+
+
+def _said(tool_output: str) -> str:
+    """The sentence of a tool's output (tools return their typed outcome and its words)."""
+    envelope = decode(tool_output)
+    return envelope.say if envelope is not None else tool_output

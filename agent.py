@@ -87,6 +87,7 @@ async def entrypoint(ctx: JobContext) -> None:
         state,
         llm=models.llm,
         stt=models.stt,
+        tts=models.tts,
         vad=models.vad,
         turn_detection=models.turn_detection,
     )

@@ -37,6 +37,7 @@ class Models:
     vad: Any = None
     turn_detection: Any = None
     speech: Any = None  # local mode: the loaded Whisper and Piper models (LocalSpeech)
+    tts: Any = None  # session-level TTS: realtime mode's voice for fixed lines (say())
 
     @property
     def has_voice(self) -> bool:
@@ -121,7 +122,14 @@ def build_models(mode: Mode, *, vad: Any = None, speech: Any = None) -> Models:
         from livekit.plugins import openai
 
         model = os.environ.get("OPENAI_REALTIME_MODEL", "gpt-realtime")
-        return Models(mode, openai.realtime.RealtimeModel(model=model, voice="marin"))
+        return Models(
+            mode,
+            openai.realtime.RealtimeModel(model=model, voice="marin"),
+            # The Realtime API cannot speak given text (supports_say is False), and livekit
+            # refuses say() with audio out and no TTS: the greeting and the apology would be
+            # lost. This TTS, in the model's voice, speaks only those fixed lines.
+            tts=openai.TTS(model="gpt-4o-mini-tts", voice="marin"),
+        )
     from livekit.plugins import deepgram
 
     return Models(mode, llm=pipeline_llm(), stt=deepgram.STT(model="nova-3"), vad=vad)

@@ -12,12 +12,15 @@ from typing import Any
 
 import pytest
 from livekit.agents import APIConnectOptions
+from livekit.agents.utils import http_context
 from livekit.agents.voice.agent_session import SessionConnectOptions
 from security_helpers import settle
 from standins.openai_chat import Call
 from standins.openai_realtime import OpenAIRealtimeStandIn
+from voice_io import CapturedSpeaker
 
 from agents import BalanceAgent, Greeter, new_session
+from agents.greeter import GREETING
 from agents.prompts import instructions_for
 from models import build_models
 from shared_state import SessionState
@@ -69,8 +72,22 @@ async def test_handoff_updates_the_one_realtime_session(
         Call("transfer_to_balance", {"reason": "balance"}),
         "Balance desk here. Which account?",
     )
-    async with new_session(state, llm=models.llm, conn_options=ONE_TRY) as session:
+    speaker = CapturedSpeaker(lambda: state.current_agent or "")
+    async with (
+        http_context.open(),  # the plugins' shared HTTP session, as in a job
+        new_session(state, llm=models.llm, tts=models.tts, conn_options=ONE_TRY) as session,
+    ):
+        session.output.audio = speaker  # audio out, as in a room: say() needs the TTS
         await session.start(Greeter())
+
+        # the fixed greeting is spoken by the TTS in the realtime model's voice
+        # (one request per sentence: the plugin's TTS is not streaming)
+        def greeting_said() -> str:
+            return " ".join(r["input"] for r in realtime.speech_requests)
+
+        await until(lambda: greeting_said() == GREETING and speaker.segments, "the greeting")
+        assert {r["voice"] for r in realtime.speech_requests} == {"marin"}
+        greeting_requests = len(realtime.speech_requests)
         await until(lambda: realtime.connections, "the realtime websocket")
         conn = realtime.connections[0]
         assert conn.path == "/v1/realtime" and conn.query["model"] == "gpt-realtime"
@@ -121,3 +138,5 @@ async def test_handoff_updates_the_one_realtime_session(
         assert "1234" not in json.dumps(list(conn.items.values()))
     await models.llm.aclose()
     await settle()
+    # the model's own replies are its own audio: the TTS spoke the greeting only
+    assert len(realtime.speech_requests) == greeting_requests

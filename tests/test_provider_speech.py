@@ -12,14 +12,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from livekit import rtc
 from livekit.agents.utils import http_context
-from livekit.agents.voice import io
 from livekit.plugins import deepgram
 from livekit.plugins.elevenlabs import tts as elevenlabs_tts
 from scripted_llm import ScriptedLLM, ToolCall
 from security_helpers import settle
 from standins.speech import DeepgramStandIn, ElevenLabsStandIn
+from voice_io import CallerMicrophone, CapturedSpeaker
 
 from agents import BalanceAgent, Greeter, new_session
 from agents.base import configure_voices
@@ -27,50 +26,6 @@ from agents.greeter import GREETING
 from models.selection import DEFAULT_VOICES, Models
 from shared_state import SessionState
 from tools.db import Database
-
-
-class CallerAudio(io.AudioInput):
-    """The caller's microphone: 20 ms frames of silence, paced like a live call."""
-
-    def __init__(self) -> None:
-        super().__init__(label="caller")
-
-    async def __anext__(self) -> rtc.AudioFrame:
-        await asyncio.sleep(0.02)
-        return rtc.AudioFrame(
-            bytes(640), sample_rate=16000, num_channels=1, samples_per_channel=320
-        )
-
-
-class Speaker(io.AudioOutput):
-    """The caller's speaker: takes the agent's audio and reports it played at once."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            label="speaker",
-            next_in_chain=None,
-            sample_rate=None,
-            capabilities=io.AudioOutputCapabilities(pause=False),
-        )
-        self.seconds = 0.0
-        self._segment = 0.0
-
-    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
-        await super().capture_frame(frame)
-        if not self._segment:
-            self.on_playback_started(created_at=time.time())
-        self._segment += frame.duration
-        self.seconds += frame.duration
-
-    def flush(self) -> None:
-        super().flush()
-        played, self._segment = self._segment, 0.0
-        self.on_playback_finished(playback_position=played, interrupted=False)
-
-    def clear_buffer(self) -> None:
-        played, self._segment = self._segment, 0.0
-        if played:
-            self.on_playback_finished(playback_position=played, interrupted=True)
 
 
 @pytest.fixture
@@ -122,9 +77,9 @@ async def test_transcripts_reach_the_session_and_each_desk_speaks_with_its_voice
     )
     stt = deepgram.STT(model="nova-3", api_key="dg-test", base_url=f"{dg.base_url}/listen")
     state = SessionState(db=db, channel="console")
-    speaker = Speaker()
+    speaker = CapturedSpeaker(lambda: state.current_agent or "")
     async with new_session(state, llm=model, stt=stt) as session:
-        session.input.audio = CallerAudio()
+        session.input.audio = CallerMicrophone(sample_rate=16_000)  # silence, in real time
         session.output.audio = speaker
         await session.start(Greeter())
         await until(lambda: (DEFAULT_VOICES["greeter"], GREETING) in eleven.spoken(), "greeting")
@@ -142,6 +97,7 @@ async def test_transcripts_reach_the_session_and_each_desk_speaks_with_its_voice
             "the balance desk's voice",
         )
         assert isinstance(session.current_agent, BalanceAgent)
+        await until(lambda: len(speaker.segments) == 3, "the balance desk's audio")
         # the transcripts are the caller's turns (the PIN redacted once verified)
         assert lines(session, "user") == [
             "My customer number is 1001 and my PIN is [PIN redacted].",
@@ -155,7 +111,8 @@ async def test_transcripts_reach_the_session_and_each_desk_speaks_with_its_voice
         (DEFAULT_VOICES["balance"], "Balance desk here. Which account?"),
     ]
     assert all(s.api_key == "el-test" for s in eleven.syntheses)
-    assert speaker.seconds > 0  # the synthesized audio was decoded and played
+    # the synthesized audio was decoded and played, each line by the desk that said it
+    assert [seg.desk for seg in speaker.segments] == ["greeter", "greeter", "balance"]
     # one STT stream for the whole call: the handoff did not open another
     assert len(dg.connections) == 1
     conn = dg.connections[0]

@@ -1,4 +1,5 @@
-"""A local stand-in for the OpenAI Realtime API's websocket (GA event protocol), on
+"""A local stand-in for the OpenAI Realtime API's websocket (GA event protocol), plus the
+`/v1/audio/speech` endpoint realtime mode's TTS uses for fixed lines, on
 127.0.0.1 and a free port: enough of it to drive livekit's `RealtimeModel` through a
 call with function calls and handoffs, and to show what the client sent.
 
@@ -21,6 +22,7 @@ from aiohttp import WSMsgType, web
 
 from .openai_chat import Call
 from .openai_rules import function_schema_errors
+from .speech import encoded_silence
 
 CLIENT_EVENTS = {
     "session.update", "input_audio_buffer.append", "input_audio_buffer.commit",
@@ -58,6 +60,7 @@ class OpenAIRealtimeStandIn:
         self.base_url = ""
         self.connections: list[Connection] = []
         self.errors: list[dict[str, Any]] = []
+        self.speech_requests: list[dict[str, Any]] = []  # /v1/audio/speech (say() lines)
 
     def push(self, *turns: str | Call | list[Call]) -> None:
         self._turns.extend(turns)
@@ -69,6 +72,7 @@ class OpenAIRealtimeStandIn:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_get("/v1/realtime", self._ws)
+        app.router.add_post("/v1/audio/speech", self._speech)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -80,6 +84,14 @@ class OpenAIRealtimeStandIn:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def _speech(self, request: web.Request) -> web.Response:
+        """The speech endpoint realtime mode's TTS uses for fixed lines: MP3 (or PCM) audio."""
+        body = await request.json()
+        self.speech_requests.append(body)
+        fmt = body.get("response_format", "mp3")
+        audio = encoded_silence("pcm_24000" if fmt == "pcm" else "mp3_24000_48", body["input"])
+        return web.Response(body=audio, content_type="audio/mpeg" if fmt == "mp3" else "audio/pcm")
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}_{next(self._ids)}"

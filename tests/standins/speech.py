@@ -160,14 +160,14 @@ class ElevenLabsStandIn(_Server):
                 contexts[cid].text += text
                 unsent[cid] += text
             if packet.get("flush") and unsent[cid].strip():
-                audio = _audio(query.get("output_format", "mp3_22050_32"), unsent[cid])
+                audio = encoded_silence(query.get("output_format", "mp3_22050_32"), unsent[cid])
                 unsent[cid] = ""
                 payload = {"audio": base64.b64encode(audio).decode(), "contextId": cid}
                 await ws.send_json({**payload, "isFinal": None})
         return ws
 
 
-def _audio(output_format: str, text: str) -> bytes:
+def encoded_silence(output_format: str, text: str) -> bytes:
     """Silence, 40 ms a word, in the requested format (pcm_<rate> or mp3_<rate>_<kbps>)."""
     kind, rate = output_format.split("_")[0], int(output_format.split("_")[1])
     samples = np.zeros((1, rate * len(text.split()) // 25), dtype=np.int16)

@@ -24,7 +24,7 @@ from local_stack import AgentWorker, LiveKitServer, ensure_livekit_server
 from local_stack.caller import Caller, dispatch_token
 from models import OfflineBankLLM
 from shared_state import SessionState
-from tools.db import Database
+from tools.db import APP_LOGIN, Database, login_as
 
 from .common import BenchResult, Stats, Table, bench_database
 
@@ -88,7 +88,7 @@ def _worker(server: LiveKitServer, dsn: str, log: Path) -> AgentWorker:
         server.url,
         server.api_key,
         server.api_secret,
-        dsn,
+        login_as(dsn, APP_LOGIN),  # as in production: the least-privilege login
         log_path=log,
         extra_env={"BANK_MODEL_MODE": "offline"},
     )

@@ -58,11 +58,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_stack(host: str, *, external: bool = False) -> int:
-    from tools.db import database_url, migrate, seed_demo
+    from tools.db import database_url, migrate, owner_database_url, seed_demo
 
-    dsn = database_url()
-    asyncio.run(migrate(dsn))
-    asyncio.run(seed_demo(dsn))
+    owner = owner_database_url()  # migrations and demo data as the owner ...
+    asyncio.run(migrate(owner))
+    asyncio.run(seed_demo(owner))
+    dsn = database_url()  # ... the processes with the application's least-privilege login
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     token_port = int(os.environ.get("TOKEN_SERVICE_PORT", "8088"))
     livekit: LiveKitServer | None = None

@@ -23,7 +23,7 @@ from local_stack import (
     ensure_livekit_server,
     free_port,
 )
-from tools.db import EmbeddedPostgres
+from tools.db import APP_LOGIN, EmbeddedPostgres, login_as
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -65,7 +65,7 @@ def start_stack(binary: Path, dsn: str, logs: Path) -> Stack:
         livekit.url,
         livekit.api_key,
         livekit.api_secret,
-        dsn,
+        login_as(dsn, APP_LOGIN),
         log_path=logs / "token-service.log",
         port=token_port,
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from local_stack import AgentWorker, LiveKitServer, TokenService
+from tools.db import APP_LOGIN, login_as
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Stack:
             self.livekit.url,
             self.livekit.api_key,
             self.livekit.api_secret,
-            self.dsn,
+            login_as(self.dsn, APP_LOGIN),  # the processes log in as the application does
             log_path=self.logs / f"{name}.log",
             extra_env={"BANK_MODEL_MODE": "offline", **env},
         )

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from models.selection import build_models, pipeline_llm
-from tools.db import Database, EmbeddedPostgres, migrate, seed_demo
+from tools.db import APP_LOGIN, Database, EmbeddedPostgres, login_as, migrate, seed_demo
 
 from .scenarios import SCENARIOS, Outcome, run_scenarios
 
@@ -32,8 +32,11 @@ def configured_model() -> Any:
     return pipeline_llm()
 
 
-async def run(*, dsn: str | None = None, only: list[str] | None = None) -> list[Outcome]:
-    """Run the scenarios on a database at `dsn` (migrated and seeded here), or on a
+async def run(
+    *, dsn: str | None = None, app_dsn: str | None = None, only: list[str] | None = None
+) -> list[Outcome]:
+    """Run the scenarios on a database at `dsn` (the owner's login: migrated and seeded
+    here; the agents use `app_dsn`, default the `bank_app` login of it), or on a
     throwaway embedded Postgres."""
     server = None
     if dsn is None:
@@ -44,7 +47,7 @@ async def run(*, dsn: str | None = None, only: list[str] | None = None) -> list[
     try:
         await migrate(dsn)
         await seed_demo(dsn, reset=True)  # a reused EVAL_DATABASE_URL starts from the demo state
-        db = await Database.connect(dsn)
+        db = await Database.connect(app_dsn or login_as(dsn, APP_LOGIN))
         model, judge = configured_model(), pipeline_llm(os.environ.get("EVAL_JUDGE_MODEL"))
         try:
             return await run_scenarios(db=db, model=model, judge_llm=judge, only=only)
@@ -81,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     if not os.environ.get("OPENAI_API_KEY"):
         print(SKIP_LINE)
         return 0
-    outcomes = asyncio.run(run(dsn=os.environ.get("EVAL_DATABASE_URL"), only=args.scenario))
+    url = os.environ.get("EVAL_DATABASE_URL")  # one login for all, like DATABASE_URL
+    outcomes = asyncio.run(run(dsn=url, app_dsn=url, only=args.scenario))
     return report(outcomes)
 
 

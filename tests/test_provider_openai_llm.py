@@ -16,7 +16,7 @@ from livekit.agents import APIConnectOptions, RunContext, function_tool
 from livekit.agents.voice.agent_session import SessionConnectOptions
 from livekit.plugins import openai
 from security_helpers import settle
-from standins.openai_chat import Call, Cut, HttpError, OpenAIChatStandIn
+from standins.openai_chat import Call, Cut, HttpError, OpenAIChatStandIn, Stall
 from standins.openai_rules import function_schema_errors, request_errors
 
 from agents import AGENTS, BalanceAgent, CardSecurityAgent, Greeter, new_session
@@ -235,6 +235,31 @@ async def test_a_stream_cut_mid_reply_gets_the_apology_and_the_call_goes_on(
         standin.push("Sorry about that. Which account?")
         await asyncio.wait_for(session.run(user_input="are you there?"), 15)
         assert assistant_lines(session)[-1] == "Sorry about that. Which account?"
+    await settle()
+
+
+async def test_a_provider_that_hangs_times_out_into_the_apology(
+    db: Database, standin: OpenAIChatStandIn
+) -> None:
+    """No answer within the request timeout: the plugin's timeout, not silence."""
+    standin.push("Balance desk.")
+    quick = SessionConnectOptions(
+        llm_conn_options=APIConnectOptions(max_retry=0, retry_interval=0.01, timeout=0.5),
+        max_unrecoverable_errors=1_000_000,
+    )
+    async with new_session(
+        await verified_state(db), llm=real_llm(standin), conn_options=quick
+    ) as session:
+        await session.start(BalanceAgent())
+        await opened(session)
+        before = len(assistant_lines(session))
+        standin.push(Stall(1.5))
+        await asyncio.wait_for(session.run(user_input="what's my balance?"), 15)
+        await asyncio.sleep(0.1)
+        assert assistant_lines(session)[before:] == [APOLOGY]
+        standin.push("Still here. Which account?")
+        await asyncio.wait_for(session.run(user_input="hello?"), 15)
+        assert assistant_lines(session)[-1] == "Still here. Which account?"
     await settle()
 
 

@@ -5,7 +5,7 @@ Each request is first checked as the API would (`openai_rules.request_errors`); 
 the API would refuse gets its 400 and is recorded in `.rejections`, which the test fixture
 asserts is empty. Accepted requests are answered from a queue of turns: text (streamed in
 small deltas), tool calls (streamed as the API does: id and name first, then argument
-fragments), an HTTP error (429, 500...), or a reply cut mid-stream. A turn may be a
+fragments), an HTTP error (429, 500...), a reply cut mid-stream, or a stall. A turn may be a
 callable that picks the turn from the request body."""
 
 from __future__ import annotations
@@ -43,7 +43,14 @@ class Cut:
     text: str
 
 
-Turn = str | Call | list[Call] | HttpError | Cut | Callable[[dict[str, Any]], Any]
+@dataclass(frozen=True)
+class Stall:
+    """Accept the request, then say nothing for this long (a provider that hangs)."""
+
+    seconds: float
+
+
+Turn = str | Call | list[Call] | HttpError | Cut | Stall | Callable[[dict[str, Any]], Any]
 
 
 class OpenAIChatStandIn:
@@ -95,6 +102,9 @@ class OpenAIChatStandIn:
         while callable(turn):
             turn = turn(body)
         self.replies.append(turn)
+        if isinstance(turn, Stall):
+            await asyncio.sleep(turn.seconds)
+            return _error(504, "stalled", "timeout")  # long after the client gave up
         if isinstance(turn, HttpError):
             kind = "rate_limit_exceeded" if turn.status == 429 else "server_error"
             return _error(turn.status, turn.message, kind)

@@ -8,7 +8,7 @@ import asyncio
 import logging
 from typing import Any
 
-from livekit.agents import AgentSession, llm
+from livekit.agents import AgentSession, APIError, llm
 from livekit.agents.voice.agent_session import SessionConnectOptions
 from livekit.agents.voice.events import (
     ConversationItemAddedEvent,
@@ -87,7 +87,7 @@ def attach_guards(session: AgentSession[SessionState], state: SessionState) -> N
 
     @session.on("error")
     def _apologise(ev: ErrorEvent) -> None:
-        if getattr(ev.error, "recoverable", True):
+        if getattr(ev.error, "recoverable", True) and not _lost_realtime_reply(ev.error):
             return  # the provider is retrying; nothing was lost yet
         failures["consecutive"] += 1
         logger.warning("provider failed mid-turn", extra={"type": getattr(ev.error, "type", "")})
@@ -118,6 +118,13 @@ def attach_guards(session: AgentSession[SessionState], state: SessionState) -> N
             task = asyncio.get_running_loop().create_task(state.audit.flush())
             _SESSION_TASKS.add(task)
             task.add_done_callback(_SESSION_TASKS.discard)
+
+
+def _lost_realtime_reply(error: object) -> bool:
+    """A Realtime API response the server failed or refused: livekit calls it recoverable,
+    since the session lives on, but nobody retries that reply, so the caller would wait in
+    silence. Connection trouble is an APIConnectionError, which livekit does retry."""
+    return isinstance(error, llm.RealtimeModelError) and type(error.error) is APIError
 
 
 def _offered(session: AgentSession[SessionState], name: str) -> bool:

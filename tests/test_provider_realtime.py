@@ -16,14 +16,16 @@ from livekit.agents.utils import http_context
 from livekit.agents.voice.agent_session import SessionConnectOptions
 from security_helpers import settle
 from standins.openai_chat import Call
-from standins.openai_realtime import OpenAIRealtimeStandIn
+from standins.openai_realtime import Failed, OpenAIRealtimeStandIn
 from voice_io import CapturedSpeaker
 
 from agents import BalanceAgent, Greeter, new_session
 from agents.greeter import GREETING
 from agents.prompts import instructions_for
+from agents.session import APOLOGY
+from agents.verification import bind_principal
 from models import build_models
-from shared_state import SessionState
+from shared_state import Assurance, HandoffBrief, SessionState
 from tools.db import Database
 
 ONE_TRY = SessionConnectOptions(
@@ -140,3 +142,42 @@ async def test_handoff_updates_the_one_realtime_session(
     await settle()
     # the model's own replies are its own audio: the TTS spoke the greeting only
     assert len(realtime.speech_requests) == greeting_requests
+
+
+async def test_a_failed_realtime_response_gets_the_apology_and_the_call_goes_on(
+    db: Database, realtime: OpenAIRealtimeStandIn
+) -> None:
+    """The Realtime API gives up on a response (`response.done`, status failed): livekit
+    reports it as recoverable, since the session lives on, but that reply is lost; the
+    caller hears the apology (spoken by the TTS), and the next turn works."""
+    models = build_models("realtime")
+    state = SessionState(db=db, channel="console")
+    bind_principal(state, await db.customer_by_number("1001"), Assurance.PIN)
+    state.brief = HandoffBrief(from_agent="greeter")
+    realtime.push("Balance desk here.")
+    async with (
+        http_context.open(),
+        new_session(state, llm=models.llm, tts=models.tts, conn_options=ONE_TRY) as session,
+    ):
+        session.output.audio = CapturedSpeaker(lambda: state.current_agent or "")
+        await session.start(BalanceAgent())
+        await until(lambda: "Balance desk here." in assistant_lines(session), "the opening")
+        before = len(assistant_lines(session))
+
+        realtime.push(Failed())
+        await asyncio.wait_for(session.run(user_input="what's my balance?"), 15)
+        await until(lambda: len(assistant_lines(session)) > before, "the apology")
+        await asyncio.sleep(0.2)
+        assert assistant_lines(session)[before:] == [APOLOGY]
+        assert (
+            realtime.speech_requests
+            and " ".join(r["input"] for r in realtime.speech_requests) == APOLOGY
+        )
+
+        realtime.push("Sorry about that. Which account?")
+        await asyncio.wait_for(session.run(user_input="hello?"), 15)
+        await until(
+            lambda: assistant_lines(session)[-1] == "Sorry about that. Which account?", "reply"
+        )
+    await models.llm.aclose()
+    await settle()

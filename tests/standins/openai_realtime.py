@@ -24,6 +24,16 @@ from .openai_chat import Call
 from .openai_rules import function_schema_errors
 from .speech import encoded_silence
 
+
+@dataclass(frozen=True)
+class Failed:
+    """A response the server gives up on: `response.done` with status `failed`."""
+
+    code: str = "server_error"
+
+
+RealtimeTurn = str | Call | list[Call] | Failed
+
 CLIENT_EVENTS = {
     "session.update", "input_audio_buffer.append", "input_audio_buffer.commit",
     "input_audio_buffer.clear", "conversation.item.create", "conversation.item.retrieve",
@@ -52,8 +62,8 @@ class Connection:
 
 
 class OpenAIRealtimeStandIn:
-    def __init__(self, *turns: str | Call | list[Call], fallback: str = "OK.") -> None:
-        self._turns: deque[str | Call | list[Call]] = deque(turns)
+    def __init__(self, *turns: RealtimeTurn, fallback: str = "OK.") -> None:
+        self._turns: deque[RealtimeTurn] = deque(turns)
         self._fallback = fallback
         self._ids = count(1)
         self._runner: web.AppRunner | None = None
@@ -62,7 +72,7 @@ class OpenAIRealtimeStandIn:
         self.errors: list[dict[str, Any]] = []
         self.speech_requests: list[dict[str, Any]] = []  # /v1/audio/speech (say() lines)
 
-    def push(self, *turns: str | Call | list[Call]) -> None:
+    def push(self, *turns: RealtimeTurn) -> None:
         self._turns.extend(turns)
 
     @property
@@ -182,6 +192,19 @@ class OpenAIRealtimeStandIn:
         response = {"id": rid, "object": "realtime.response", "status": "in_progress",
                     "output": [], "metadata": params.get("metadata")}  # fmt: skip
         await send({"type": "response.created", "response": response})
+        if isinstance(turn, Failed):
+            error = {
+                "type": "server_error",
+                "code": turn.code,
+                "message": "The server had an error",
+            }
+            failed = {
+                **response,
+                "status": "failed",
+                "status_details": {"type": "failed", "error": error},
+            }
+            await send({"type": "response.done", "response": failed})
+            return
         calls = [turn] if isinstance(turn, Call) else turn if isinstance(turn, list) else []
         outputs: list[dict[str, Any]] = []
         if isinstance(turn, str):

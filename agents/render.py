@@ -133,11 +133,12 @@ def describe_account(a: AccountView) -> str:
 
 
 def describe_transaction(t: TxnView) -> str:
+    # No reference number: it is in the outcome for tool calls, never for the caller's ears.
     direction = "a deposit of" if t.amount_cents > 0 else "a charge of"
     pending = " (pending)" if t.pending else ""
     return (
         f"{direction} {speak_cents(abs(t.amount_cents))} at {t.merchant} "
-        f"{spoken_date(t.on)}{pending} [ref {t.ref}]"
+        f"{spoken_date(t.on)}{pending}"
     )
 
 

@@ -15,16 +15,24 @@ from typing import Any
 from livekit.agents import llm
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions
 
-from tools.outcomes import decode
+from tools.outcomes import (
+    AmbiguousCard,
+    AnyOutcome,
+    CardChanged,
+    NeedsConfirmation,
+    NoSuchAccount,
+    Refused,
+    Verified,
+)
 
 from .offline_cards import after_card_list, declined_lock_prefix, which_card_prefix
 from .offline_charges import after_more, charge_purpose, charge_question
-from .offline_context import BRIEF_PREFIX, Context
+from .offline_context import BRIEF_PREFIX, Context, outcome_of, said_of
 from .offline_dialog import (
     all_cards_requested,
+    cards_of,
     choose_card,
     collect_credentials,
-    listed_in_order,
     means_all_cards,
     request_with_credentials,
 )
@@ -46,8 +54,6 @@ from .offline_turns import (
 from .scripted import InstantStream, ToolCall
 
 OFFLINE_MODEL_NAME = "northwind-offline-banking-model"
-
-_REF = re.compile(r"\s*\[ref \d+\]")
 
 
 class OfflineBankLLM(llm.LLM[Any]):
@@ -80,44 +86,54 @@ class OfflineBankLLM(llm.LLM[Any]):
 
 
 def decide(chat_ctx: llm.ChatContext, tools: set[str]) -> Reply:
-    ctx = Context([_said(i) for i in chat_ctx.items], tools)
+    ctx = Context(list(chat_ctx.items), tools)
     conversation = ctx.conversation()
-    last_system = ctx.system_texts()[-1] if ctx.system_texts() else ""
     last = conversation[-1] if conversation else None
     if last is not None and last.type == "function_call_output":
         return _after_tool(ctx, last)
-    if "You have just taken over this live call" in last_system:
+    if _is_opening(ctx, last):
+        # A desk just took the call over (the session asked for a reply, no caller words
+        # since the handoff brief): which opening follows from this desk's own tools.
+        if ctx.has("verify_identity"):
+            return _greeter_returning(ctx)
         return _specialist_opening(ctx)
-    if "handed back to the front desk" in last_system:
-        return _greeter_returning(ctx, last_system)
     if last is not None and last.type == "message" and last.role == "user":
         return answer_user(ctx, last.text_content or "")
     return Reply(text="How can I help you today?")
 
 
-def _said(item: llm.ChatItem) -> llm.ChatItem:
-    if item.type == "function_call_output" and (env := decode(item.output)) is not None:
-        return item.model_copy(update={"output": env.say})
-    return item
+def _is_opening(ctx: Context, last: llm.ChatItem | None) -> bool:
+    if last is None or last.type != "message" or last.role not in ("system", "developer"):
+        return False
+    seen_brief = False
+    for item in ctx.conversation():
+        if item.type == "message" and (item.text_content or "").startswith(BRIEF_PREFIX):
+            seen_brief = True
+        elif seen_brief and (item.type != "message" or item.role in ("user", "assistant")):
+            return False
+    return seen_brief
 
 
 # -- after a tool ran --------------------------------------------------------------------------
 
 
 def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
-    text = _REF.sub("", str(output.output)).strip()
+    outcome = outcome_of(output)
+    text = said_of(output)
     previous = ctx.call_for(output)
     name = previous.name if previous else output.name
     if output.is_error:
-        retry = _retry_with_card(ctx, previous, text) if previous else None
+        retry = _retry_with_card(ctx, previous, outcome) if previous else None
         if retry is None and previous is not None and previous.name in CARD_WRITES:
             request = _card_request(ctx)
-            return Reply(text=which_card_prefix(ctx, text, request) + _spoken_error(ctx, text))
-        return retry or Reply(text=_spoken_error(ctx, text))
-    if name == "verify_identity":
-        return _after_verification(ctx, text)
+            prefix = which_card_prefix(ctx, outcome, request)
+            return Reply(text=prefix + _spoken_error(ctx, name, outcome, text))
+        return retry or Reply(text=_spoken_error(ctx, name, outcome, text))
+    if isinstance(outcome, Verified):
+        return _after_verification(ctx, outcome)
+    changed = isinstance(outcome, CardChanged)
     if previous is not None and previous.name in CARD_WRITES:
-        if text.startswith("Done") and (following := _next_card(ctx, previous)) is not None:
+        if changed and (following := _next_card(ctx, previous)) is not None:
             return following
         text = _done_this_turn(ctx, output) + text
     prefix = _opening_prefix(ctx)
@@ -128,26 +144,26 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
     if (
         previous is not None
         and previous.name in CARD_WRITES
-        and text.startswith("To confirm")
+        and isinstance(outcome, NeedsConfirmation)
         and "Please say yes to confirm" in (ctx.last_of_role("assistant") or "")
         and is_off_script(said := understand(ctx.last_of_role("user") or ""))
     ):
         prefix += off_script_prefix(said, previous.name)
     if name == "list_cards" and not output.is_error:
-        text = after_card_list(ctx, text)
+        text = after_card_list(ctx, outcome, text)
     if name == "dispute_transaction":
         prefix += declined_lock_prefix(ctx)
-    if name == "lock_card" and text.startswith("Done") and ctx.has("dispute_transaction"):
+    if name == "lock_card" and changed and ctx.has("dispute_transaction"):
         merchant = suspect_merchant(ctx)
         if merchant and not ctx.last_call(("dispute_transaction",)):
             text += f" Would you also like me to {DISPUTE_OFFER} for the {merchant} charge?"
             return Reply(text=f"{prefix}{text}")
     if name in ("get_balance", "get_transactions") or name in CARD_WRITES:
-        text += also_offer(ctx, name, str(output.output))
+        text += also_offer(ctx, name, changed)
     return Reply(text=f"{prefix}{text}")
 
 
-def _after_verification(ctx: Context, text: str) -> Reply:
+def _after_verification(ctx: Context, verified: Verified) -> Reply:
     request = request_with_credentials(ctx)
     if request is not None:
         routed = route(ctx, request)
@@ -157,23 +173,25 @@ def _after_verification(ctx: Context, text: str) -> Reply:
             args = dict(routed.arguments or {})
             args["reason"] = f"{_CONTINUING}: {args.get('reason', '')}"[:200]
             return Reply(tool=routed.tool, arguments=args)
-    match = re.search(r"the caller is (\w+)", text)
-    who = f", {match.group(1)}" if match else ""
     return Reply(
-        text=f"Thank you{who}, you're verified. Would you like your balance, your "
-        "recent transactions, or help with a card?"
+        text=f"Thank you, {verified.first_name}, you're verified. Would you like your "
+        "balance, your recent transactions, or help with a card?"
     )
 
 
-def _retry_with_card(ctx: Context, previous: llm.FunctionCall, error: str) -> Reply | None:
+def _retry_with_card(
+    ctx: Context, previous: llm.FunctionCall, outcome: AnyOutcome | None
+) -> Reply | None:
     """'Which card do you mean?': if the caller already said ('freeze my credit card'),
     call the tool again for that card instead of asking."""
-    if previous.name not in CARD_WRITES or "Which card do you mean" not in error:
+    if not isinstance(outcome, AmbiguousCard) or outcome.why != "which":
+        return None
+    if previous.name not in CARD_WRITES:
         return None
     args = json.loads(previous.arguments or "{}")
     if args.get("card_last_four"):
         return None
-    listed = listed_in_order(error)
+    listed = cards_of(outcome)
     said_by_caller = ctx.user_messages()
     for n, said in enumerate(reversed(said_by_caller)):
         u = understand(said)
@@ -204,15 +222,13 @@ _CARD_ASKS = (Ask.LOCK, Ask.UNLOCK, Ask.LOST, Ask.STOLEN)
 
 def _next_card(ctx: Context, previous: llm.FunctionCall) -> Reply | None:
     """The caller said 'both' to 'which card?': after one is done, read back the next."""
-    question = next(
-        (t for t in reversed(ctx.assistant_and_tool_texts()) if "Which card do you mean" in t),
-        None,
-    )
-    if question is None or not all_cards_requested(ctx):
+    outcomes = ctx.outcomes()
+    question = next((o for o in reversed(outcomes) if _asks_which(o)), None)
+    if not isinstance(question, AmbiguousCard) or not all_cards_requested(ctx):
         return None
-    done = " ".join(t for t in ctx.assistant_and_tool_texts() if t.startswith("Done"))
-    for card in listed_in_order(question):
-        if f"ending {card.last_four} " not in done:
+    done = {o.card.last_four for o in outcomes if isinstance(o, CardChanged)}
+    for card in cards_of(question):
+        if card.last_four not in done:
             args = json.loads(previous.arguments or "{}")
             args["card_last_four"] = card.last_four
             args.pop("confirm", None)
@@ -228,13 +244,23 @@ def _done_this_turn(ctx: Context, output: llm.FunctionCallOutput) -> str:
             done = ""
         elif item is output:
             break
-        elif item.type == "function_call_output" and str(item.output).startswith("Done"):
-            done = str(item.output).strip() + " Now the next card. "
+        elif item.type == "function_call_output" and isinstance(outcome_of(item), CardChanged):
+            done = said_of(item) + " Now the next card. "
     return done
 
 
-def _spoken_error(ctx: Context, text: str) -> str:
-    if "must be verified" in text:
+def _asks_which(outcome: AnyOutcome | None) -> bool:
+    return isinstance(outcome, AmbiguousCard) and outcome.why == "which"
+
+
+def _spoken_error(ctx: Context, tool: str, outcome: AnyOutcome | None, text: str) -> str:
+    if outcome is None:
+        # livekit's own failure: a tool this desk doesn't have, or a crash inside one.
+        if not ctx.has(tool):
+            return "Sorry, I can't do that here. What else can I help you with?"
+        return "I'm sorry, something went wrong on my side. Could you say that again?"
+    reason = outcome.reason if isinstance(outcome, Refused) else None
+    if reason == "verification_required":
         said = ctx.last_of_role("user") or ""
         if understand(said).ask is Ask.INJECTION:
             return f"{INJECTION_REFUSAL} {VERIFY_FIRST}"
@@ -246,23 +272,22 @@ def _spoken_error(ctx: Context, text: str) -> str:
             "I can help with that. First I need to verify your identity: please tell me "
             "your customer number and your PIN."
         )
-    if "cannot be reached directly" in text:
+    if reason == "edge_not_allowed":
         return (
             "I can't do that from this desk. Say 'something else' and I'll take you back to "
             "the front desk."
         )
-    if text.startswith("Not transferred"):
+    if reason in _NOT_TRANSFERRED:
         return "Sorry, let me make sure I help with the right thing. What do you need?"
-    if text.startswith("Unknown function"):
-        return "Sorry, I can't do that here. What else can I help you with?"
-    if match := re.match(r"The caller has no ([\w ]+) account\. They have: ([\w ,]+)\.", text):
+    if isinstance(outcome, NoSuchAccount):
         return (
-            f"You don't have a {match.group(1)} account with us; you have: {match.group(2)}. "
-            "Just name one and I'll read it."
+            f"You don't have a {outcome.asked.replace('_', ' ')} account with us; you have: "
+            f"{', '.join(outcome.have)}. Just name one and I'll read it."
         )
-    if text.startswith("An internal error"):
-        return "I'm sorry, something went wrong on my side. Could you say that again?"
     return text
+
+
+_NOT_TRANSFERRED = ("same_agent", "one_handoff_per_turn", "interrupted", "not_transferred")
 
 
 _CONTINUING = "continuing after verification"
@@ -344,9 +369,9 @@ _ROUTABLE = (
 )  # fmt: skip
 
 
-def _greeter_returning(ctx: Context, instructions: str) -> Reply:
+def _greeter_returning(ctx: Context) -> Reply:
     request = _latest_request(ctx)
-    if "transfer kept bouncing" in instructions:
+    if ctx.brief().get("open_question", "").startswith("the transfer kept bouncing"):
         return Reply(
             text="Sorry about the back and forth. In a few words, what would you like "
             "help with: your balance, your transactions, or a card?"

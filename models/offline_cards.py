@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from tools.outcomes import AmbiguousCard, AnyOutcome, Cards
+
 from .offline_context import Context
 from .offline_dialog import CARD_MENTION
 from .offline_nlu import LIST_CARDS
@@ -25,10 +27,11 @@ def _listed_with_status(text: str) -> list[tuple[str, str, str, str]]:
     return [card for card in CARD_MENTION.findall(text) if card[3]]
 
 
-def after_card_list(ctx: Context, listing: str) -> str:
+def after_card_list(ctx: Context, outcome: AnyOutcome | None, listing: str) -> str:
     """The listing, plus the next step: unlock a locked card, or why a decline isn't a lock."""
-    cards = _listed_with_status(listing)
-    locked = [c for c in cards if c[3].lower() == "locked"]
+    views = outcome.cards if isinstance(outcome, Cards) else []
+    cards = [(c.network.title(), c.kind, c.last_four, c.status) for c in views]
+    locked = [c for c in cards if c[3] == "locked"]
     said = normalise(ctx.last_of_role("user") or "")
     declined = bool(_DECLINED.search(said))
     if len(locked) == 1 and ctx.has("unlock_card"):
@@ -73,14 +76,14 @@ _NETWORK = re.compile(r"\b(" + "|".join(_NETWORK_NAMES) + r")\b", re.IGNORECASE)
 _MASKED = "[number]"  # digits the handoff masked in carried turns (never passed between desks)
 
 
-def which_card_prefix(ctx: Context, error: str, request: str) -> str:
+def which_card_prefix(ctx: Context, outcome: AnyOutcome | None, request: str) -> str:
     """Why the desk asks 'which card?' when the caller thought they had said: a card network
     they don't have ('my Discover card'), or digits given at another desk."""
-    if "Which card do you mean" not in error and "None of your cards" not in error:
+    if not isinstance(outcome, AmbiguousCard) or outcome.why not in ("which", "not_owned"):
         return ""
     if m := _NETWORK.search(request):
         name = _NETWORK_NAMES[m.group(1).lower()]
-        if name.lower() not in error.lower():
+        if name.lower() not in {c.network for c in outcome.cards}:
             return f"You don't have {'an' if name[0] in 'AEIOU' else 'a'} {name} card with us. "
     if _MASKED in request:
         return (

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 
 from livekit.agents import llm
 
-from .offline_context import Context
+from agents.render import describe_transaction
+from tools.outcomes import AnyOutcome, Transactions
+
+from .offline_context import Context, outcome_of
 from .offline_nlu import Ask, Understanding, understand
 from .offline_reply import Reply, call
 
-_ITEM = re.compile(
-    r"\b(a charge of|a deposit of|a payment of) (.+?) at (.+?) "
-    r"(today|yesterday|on [A-Z][a-z]+ \d{1,2})( \(pending\))? \[ref (\d+)\]"
-)
 _ONES = {
     w: n
     for n, w in enumerate(
@@ -57,45 +56,23 @@ class Listed:
     text: str
 
 
-def spoken_to_cents(words: str) -> int:
-    """'three hundred eighty-nine dollars and ninety-nine cents' -> 38999."""
-    dollars_part, _, cents_part = words.partition(" dollar")
-    if "cent" in dollars_part and " and " not in words:  # "seventy-five cents"
-        return _words_to_int(dollars_part.replace("cents", "").replace("cent", ""))
-    cents = 0
-    if "and" in cents_part:
-        spoken = cents_part.split("and", 1)[1]
-        cents = _words_to_int(spoken.replace("cents", "").replace("cent", ""))
-    return _words_to_int(dollars_part) * 100 + cents
-
-
-def _words_to_int(words: str) -> int:
-    total, current = 0, 0
-    for word in words.replace("-", " ").split():
-        if word in _ONES:
-            current += _ONES[word]
-        elif word in _TENS:
-            current += _TENS[word]
-        elif word == "hundred":
-            current *= 100
-        elif word in _SCALES:
-            total += current * _SCALES[word]
-            current = 0
-    return total + current
-
-
-def parse_listing(output: str) -> list[Listed]:
+def parse_listing(outcome: AnyOutcome | None) -> list[Listed]:
+    """The charges a get_transactions outcome holds, in the order they were read."""
+    if not isinstance(outcome, Transactions):
+        return []
     return [
-        Listed(int(ref), merchant, spoken_to_cents(amount), kind == "a charge of", full)
-        for full, kind, amount, merchant, _, _, ref in (
-            (m.group(0), *m.groups()) for m in _ITEM.finditer(output)
-        )
+        Listed(t.ref, t.merchant, abs(t.amount_cents), t.amount_cents < 0, describe_transaction(t))
+        for t in outcome.items
     ]
+
+
+def _refs(item: llm.ChatItem) -> set[int]:
+    return {x.ref for x in parse_listing(outcome_of(item))}
 
 
 def last_listing(ctx: Context) -> list[Listed]:
     """The charges this desk read out last (empty when it read none)."""
-    found = ctx.last_call(("get_transactions",))
+    found = ctx.last_outcome(("get_transactions",))
     if found is None:
         return []
     listed = parse_listing(found[1])
@@ -105,7 +82,7 @@ def last_listing(ctx: Context) -> list[Listed]:
         if item.type == "function_call" and item is found[0]:
             break
         if item.type == "function_call_output":
-            earlier.update(int(r) for r in re.findall(r"\[ref (\d+)\]", str(item.output)))
+            earlier.update(_refs(item))
     return [x for x in listed if x.ref not in earlier] or listed
 
 
@@ -113,7 +90,7 @@ def all_listed_refs(ctx: Context) -> set[int]:
     refs: set[int] = set()
     for item in ctx.items:
         if item.type == "function_call_output":
-            refs.update(int(r) for r in re.findall(r"\[ref (\d+)\]", str(item.output)))
+            refs.update(_refs(item))
     return refs
 
 
@@ -167,7 +144,7 @@ def _same_amount(listed_cents: int, said_cents: int) -> bool:
     return listed_cents // 100 == said_cents // 100 or round(listed_cents / 100) * 100 == said_cents
 
 
-def unread(output: str, already: set[int]) -> list[Listed]:
+def unread(output: AnyOutcome | None, already: set[int]) -> list[Listed]:
     return [x for x in parse_listing(output) if x.ref not in already]
 
 
@@ -264,10 +241,10 @@ def charge_to_card_security(ctx: Context, purpose: Ask, u: Understanding) -> Rep
 
 
 def more_transactions(ctx: Context) -> Reply:
-    found = ctx.last_call(("get_transactions",))
+    found = ctx.last_outcome(("get_transactions",))
     args = json.loads(found[0].arguments or "{}") if found else {}
     count = int(args.get("count") or 3)
-    if found is not None and len(parse_listing(found[1])) < count:
+    if found is not None and isinstance(found[1], Transactions) and not found[1].more:
         return Reply(text=f"{NO_OLDER} {ANYTHING_ELSE}")
     if count >= MAX_COUNT:
         return Reply(
@@ -289,14 +266,12 @@ def after_more(ctx: Context, output: llm.FunctionCallOutput) -> str | None:
         if item is output:
             break
         if item.type == "function_call_output":
-            before.update(int(r) for r in re.findall(r"\[ref (\d+)\]", str(item.output)))
+            before.update(_refs(item))
     if not before:
         return None
-    text = str(output.output)
-    new = unread(text, before)
-    call_item = ctx.call_for(output)
-    asked = int(json.loads(call_item.arguments or "{}").get("count") or 3) if call_item else 3
-    end = len(parse_listing(text)) < asked
+    outcome = outcome_of(output)
+    new = unread(outcome, before)
+    end = isinstance(outcome, Transactions) and not outcome.more
     if not new:
         return NO_OLDER
     spoken = "; ".join(_REF.sub("", x.text) for x in new)

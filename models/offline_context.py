@@ -8,7 +8,23 @@ from dataclasses import dataclass
 
 from livekit.agents import llm
 
+from tools.outcomes import AnyOutcome, Verified, decode
+
 BRIEF_PREFIX = "Handoff brief:"
+
+
+def outcome_of(item: llm.ChatItem) -> AnyOutcome | None:
+    """The typed outcome a tool output carries (None for livekit's own errors)."""
+    if item.type != "function_call_output":
+        return None
+    envelope = decode(str(item.output))
+    return envelope.outcome if envelope is not None else None
+
+
+def said_of(item: llm.FunctionCallOutput) -> str:
+    """The sentence a tool output carries for the caller."""
+    envelope = decode(str(item.output))
+    return envelope.say if envelope is not None else ""
 
 
 @dataclass
@@ -57,11 +73,24 @@ class Context:
         return None
 
     def last_call(self, names: tuple[str, ...]) -> tuple[llm.FunctionCall, str] | None:
-        outputs = {i.call_id: i.output for i in self.items if i.type == "function_call_output"}
+        """The last call of one of these tools, with the sentence its output carries."""
+        found = self.last_outcome(names)
+        return (found[0], found[2]) if found is not None else None
+
+    def last_outcome(
+        self, names: tuple[str, ...]
+    ) -> tuple[llm.FunctionCall, AnyOutcome | None, str] | None:
+        outputs = {i.call_id: i for i in self.items if i.type == "function_call_output"}
         for item in reversed(self.items):
             if item.type == "function_call" and item.name in names:
-                return item, str(outputs.get(item.call_id, ""))
+                out = outputs.get(item.call_id)
+                if out is None:
+                    return item, None, ""
+                return item, outcome_of(out), said_of(out)
         return None
+
+    def outcomes(self) -> list[AnyOutcome]:
+        return [o for i in self.items if (o := outcome_of(i)) is not None]
 
     def has(self, tool: str) -> bool:
         return tool in self.tools
@@ -87,7 +116,7 @@ class Context:
             if i.type == "message" and i.role == "assistant":
                 texts.append(i.text_content or "")
             elif i.type == "function_call_output":
-                texts.append(str(i.output))
+                texts.append(said_of(i))
         return texts
 
     def is_verified(self) -> bool:
@@ -95,13 +124,9 @@ class Context:
         tool checks the session's principal in code)."""
         if "verified as" in self.brief().get("facts", ""):
             return True
+        if any(isinstance(o, Verified) for o in self.outcomes()):
+            return True
         for i in self.items:
-            if (
-                i.type == "function_call_output"
-                and not i.is_error
-                and str(i.output).startswith("Verified")
-            ):
-                return True
             if (
                 i.type == "message"
                 and i.role == "assistant"

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .offline_context import Context
+from tools.outcomes import AmbiguousCard
+
+from .offline_context import Context, outcome_of
 from .offline_nlu import Ask, Understanding, understand
 
 # How the card tools name a card ("Visa debit card ending 4242"), and in listings its status
@@ -132,10 +134,27 @@ _ACTIONABLE = {
 def cards_mentioned(ctx: Context) -> list[Card]:
     """Cards read out in this desk's context (tool outputs and replies), newest first."""
     seen: dict[str, Card] = {}
-    for text in reversed(ctx.assistant_and_tool_texts()):
-        for network, kind, last_four, _ in CARD_MENTION.findall(text):
-            seen.setdefault(last_four, Card(network.lower(), kind.lower(), last_four))
+    for item in reversed(ctx.items):
+        if item.type == "message" and item.role == "assistant":
+            for network, kind, last_four, _ in CARD_MENTION.findall(item.text_content or ""):
+                seen.setdefault(last_four, Card(network.lower(), kind.lower(), last_four))
+        elif item.type == "function_call_output":
+            for card in _cards_in(outcome_of(item)):
+                seen.setdefault(card.last_four, card)
     return list(seen.values())
+
+
+def _cards_in(outcome: object) -> list[Card]:
+    views = []
+    for name in ("cards", "card"):
+        value = getattr(outcome, name, None)
+        views += value if isinstance(value, list) else [value] if value is not None else []
+    return [Card(v.network, v.kind, v.last_four) for v in views]
+
+
+def cards_of(outcome: AmbiguousCard) -> list[Card]:
+    """The cards a 'which card?' outcome lists, in its order (for "the first one")."""
+    return _cards_in(outcome)
 
 
 def choose_card(cards: list[Card], u: Understanding, text: str) -> str | None:

@@ -6,17 +6,21 @@ import json
 import re
 from typing import Any
 
+from tools.outcomes import AmbiguousCard
+
 from .offline_cards import UNLOCK_OFFER, offered_unlock
 from .offline_charges import (
     NONE_OF_THEM,
     asked_which_listed,
     charge_to_card_security,
     more_transactions,
+    parse_listing,
 )
 from .offline_context import Context
 from .offline_dialog import (
     all_cards_requested,
     cards_mentioned,
+    cards_of,
     choose_card,
     collect_credentials,
     listed_in_order,
@@ -358,18 +362,14 @@ def suspect_merchant(ctx: Context) -> str | None:
     return None
 
 
-_CHARGE_REF = re.compile(r"a charge of [^;]*?\[ref (\d+)\]")
-
-
 def single_listed_ref(ctx: Context) -> int | None:
     """The reference of the one charge the last listing read out ("dispute that"), if the
     caller has said nothing else since."""
-    found = ctx.last_call(("get_transactions",))
+    found = ctx.last_outcome(("get_transactions",))
     if found is None or ctx.user_messages_since_call("get_transactions")[:-1]:
         return None
-    refs = re.findall(r"\[ref (\d+)\]", found[1])
-    charges = _CHARGE_REF.findall(found[1])
-    return int(charges[0]) if len(refs) == 1 and len(charges) == 1 else None
+    listed = parse_listing(found[1])
+    return listed[0].ref if len(listed) == 1 and listed[0].is_charge else None
 
 
 def transactions_call(u: Understanding) -> Reply:
@@ -417,8 +417,8 @@ def _card_follow_up(ctx: Context, u: Understanding, text: str) -> Reply | None:
     args = json.loads(previous.arguments or "{}")
     listed = listed_in_order(last_assistant(ctx))
     if not listed and which:  # "Sorry, which card do you mean?": the cards asked about before
-        asked = (t for t in reversed(ctx.assistant_and_tool_texts()) if "Which card" in t)
-        listed = listed_in_order(next(asked, ""))
+        asked = [o for o in ctx.outcomes() if isinstance(o, AmbiguousCard)]
+        listed = cards_of(asked[-1]) if asked else []
     cards = listed + [c for c in cards_mentioned(ctx) if c not in listed]
     last_four = choose_card(cards, u, normalise(text))
     if last_four is None and re.search(r"\bother\b", text, re.IGNORECASE):
@@ -467,10 +467,10 @@ ALSO_TRANSACTIONS = "Would you like your recent transactions too?"
 ALSO_BALANCE = "Would you like your balance too?"
 
 
-def also_offer(ctx: Context, tool: str, done: str = "") -> str:
+def also_offer(ctx: Context, tool: str, card_changed: bool = False) -> str:
     """'My balance and my last transactions': one desk answers, then offers the other."""
     said = normalise(ctx.last_of_role("user") or "")
-    if tool in CARD_WRITES and done.startswith("Done"):
+    if tool in CARD_WRITES and card_changed:
         asked = next(
             (
                 t

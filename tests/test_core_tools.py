@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 from core_helpers import Desk, ToolCall, desk, first_system_brief, hop, said, settle
 
@@ -9,6 +11,7 @@ from agents import CardSecurityAgent
 from agents.render import describe_transaction, txn_view
 from tools.db import Database
 from tools.money import speak_cents
+from tools.outcomes import Transactions, decode
 
 
 def _out(result) -> object:  # type: ignore[no-untyped-def]
@@ -91,13 +94,11 @@ async def test_transactions_default_three_newest(db: Database) -> None:
             "Uber",
             "Blue Bottle Coffee",
         ]
-        assert said(out).count("[ref ") == 3
+        assert _refs(out) == [t.id for t in expected]  # newest first, in the outcome
         for t in expected:
             assert describe_transaction(txn_view(t)) in said(out)
-        # newest first
-        positions = [said(out).index(f"[ref {t.id}]") for t in expected]
-        assert positions == sorted(positions)
         assert "(pending)" in said(out)  # Whole Foods is still pending
+        assert "ref" not in said(out)  # references are for tool calls, never read aloud
 
 
 async def test_transactions_merchant_filter(db: Database) -> None:
@@ -109,7 +110,7 @@ async def test_transactions_merchant_filter(db: Database) -> None:
         uber = await db.transactions(cid, merchant="uber", limit=20)
         assert len(uber) == 1
         assert said(out).startswith("Your most recent transaction is")
-        assert said(out).count("[ref ") == 1 and f"[ref {uber[0].id}]" in said(out)
+        assert _refs(out) == [uber[0].id]
         assert "twenty-three dollars and ten cents" in said(out)
         out = _out(
             await d.say(
@@ -134,9 +135,7 @@ async def test_transactions_min_amount_filter(db: Database) -> None:
             "Parkside Apartments",
             "Transfer from Checking",
         }
-        assert said(out).count("[ref ") == len(expected)
-        for t in expected:
-            assert f"[ref {t.id}]" in said(out)
+        assert sorted(_refs(out)) == sorted(t.id for t in expected)
         for small in ("Uber", "Whole Foods", "Blue Bottle", "Netflix", "Shell", "PG&E"):
             assert small not in said(out)
 
@@ -147,7 +146,7 @@ async def test_transactions_reject_bad_arguments(db: Database) -> None:
         out = _out(
             await d.say("all of them", ToolCall("get_transactions", {"count": 500}), "Too many.")
         )
-        assert out.is_error and "[ref " not in said(out)
+        assert out.is_error and _refs(out) == []
 
 
 # -- card lock / unlock ----------------------------------------------------------------------------
@@ -398,3 +397,10 @@ async def test_card_type_picks_the_named_card_and_refuses_one_they_do_not_have(
 
 def _outputs(d: Desk) -> list[str]:
     return [said(i) for i in d.session.history.items if i.type == "function_call_output"]
+
+
+def _refs(out: Any) -> list[int]:
+    """The transaction references a get_transactions outcome carries."""
+    envelope = decode(str(out.output))
+    outcome = envelope.outcome if envelope is not None else None
+    return [t.ref for t in outcome.items] if isinstance(outcome, Transactions) else []

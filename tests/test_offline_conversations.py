@@ -795,3 +795,26 @@ async def test_card_named_by_type_is_that_card_even_when_another_is_the_only_loc
     amex_id, amex = await _card(db, "1003", "3737")
     assert (visa, amex) == ("locked", "locked")
     assert len(await db.card_events(visa_id)) == 1 and await db.card_events(amex_id) == []
+
+
+async def test_reworded_prompts_change_nothing(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The offline model reads typed outcomes and the desk's own tools, never the prompts'
+    wording: with every prompt rewritten, the same call goes the same way."""
+    import agents.base
+    import agents.greeter
+
+    def reworded(name: str) -> str:
+        return f"(reworded {name} prompt)"
+
+    monkeypatch.setattr(agents.base, "prompt", reworded)
+    monkeypatch.setattr(agents.greeter, "prompt", reworded)
+    async with OfflineCall(db) as call:
+        t = await call.say("customer number 1001, pin 1234, please lock my visa")
+        assert t.handoffs == ["card_security"] and "Visa debit card ending 4242" in t.text
+        t = await call.say("go ahead")
+        assert "now locked" in t.text
+        t = await call.say("that's all, thanks")
+        assert t.handoffs == ["greeter"] and "Goodbye" in t.text
+    assert (await _card(db, "1001", "4242"))[1] == "locked"

@@ -10,6 +10,9 @@ from models.offline_charges import parse_listing, pick_charge
 from models.offline_nlu import Ask, understand
 from tests.offline_driver import OfflineCall
 from tools.db import Database
+from tools.outcomes import Transactions, TxnView
+
+_ON = "2026-11-23"
 
 
 async def _card(db: Database, number: str, last_four: str) -> tuple[int, str]:
@@ -45,10 +48,13 @@ def test_recovery_understanding(text: str, ask: Ask) -> None:
 
 def test_pick_a_listed_charge() -> None:
     listing = parse_listing(
-        "Your 3 most recent transactions are: a charge of three hundred eighty-nine dollars and "
-        "ninety-nine cents at ZX Electronics Online today [ref 11]; a charge of twelve dollars "
-        "and fifty cents at Chipotle yesterday [ref 12]; a deposit of two thousand one hundred "
-        "dollars at City Transit Payroll on November 23 [ref 14]."
+        Transactions(
+            items=[
+                TxnView(ref=11, merchant="ZX Electronics Online", amount_cents=-38999, on=_ON),
+                TxnView(ref=12, merchant="Chipotle", amount_cents=-1250, on=_ON),
+                TxnView(ref=14, merchant="City Transit Payroll", amount_cents=210000, on=_ON),
+            ]
+        )
     )
     assert [x.cents for x in listing] == [38999, 1250, 210000]
     picks = {

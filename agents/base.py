@@ -99,12 +99,24 @@ class BankAgent(Agent):
         if isinstance(self.session.llm, llm.RealtimeModel):
             # A realtime model speaks without our llm_node: gate its opening here instead.
             await audit_settled(state)
+        await self._room_ready()
         if state.resumed:
             state.resumed = False
             # A fixed line, not an opening: the caller heard silence, not a new call.
             self.session.say(RESUMED_LINE.format(desk=DISPLAY_NAMES[self.agent_id]))
             return
         await self.speak_opening()
+
+    async def _room_ready(self) -> None:
+        """Wait until the room's I/O is linked before the first words. livekit-agents 1.8.9
+        links the agent's transcription output in a background task after `session.start`
+        and silently drops any text written before it: on a busy machine the greeting was
+        lost and the caller faced a silent agent. Immediate once linked; no room: no wait."""
+        try:
+            room_io = self.session.room_io
+        except RuntimeError:
+            return  # console or tests: no room
+        await room_io.wait_for_ready()
 
     async def llm_node(
         self,

@@ -84,7 +84,7 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
     rates = ", ".join(f"{calls / run.wall_s * 60:.0f} on {n}" for n, run in runs)
     result.summary = (
         f"transport: typed turn p50 {through_server.p50_ms:.0f} ms through livekit-server vs "
-        f"{in_process.p50_ms:.0f} ms in process (+{added:.0f} ms); {calls} concurrent calls "
+        f"{in_process.p50_ms:.0f} ms in process ({added:+.0f} ms); {calls} concurrent calls "
         f"per minute by workers: {rates}; {sum(len(run.errors) for _, run in runs)} errors"
     )
     result.notes.append(

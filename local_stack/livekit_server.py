@@ -177,7 +177,7 @@ class LiveKitServer:
             f"    - {url}" for url in self.webhook_urls
         ]
 
-    def start(self, *, timeout: float = 30.0) -> LiveKitServer:
+    def start(self, *, timeout: float = 90.0) -> LiveKitServer:
         self.port = self.port or free_port()
         self.rtc_tcp_port = self.rtc_tcp_port or free_port()
         self.rtc_udp_port = self.rtc_udp_port or free_udp_port()

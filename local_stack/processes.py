@@ -152,7 +152,7 @@ class AgentWorker:
     command: str = "dev"
     process: ManagedProcess | None = field(default=None, init=False)
 
-    def start(self, *, timeout: float = 60.0) -> AgentWorker:
+    def start(self, *, timeout: float = 120.0) -> AgentWorker:
         env = {**_livekit_env(self.url, self.api_key, self.api_secret, self.database_url)}
         env.update(self.extra_env)
         self.process = ManagedProcess(
@@ -200,7 +200,7 @@ class TokenService:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, *, timeout: float = 30.0) -> TokenService:
+    def start(self, *, timeout: float = 90.0) -> TokenService:
         self.port = self.port or free_port()
         env = _livekit_env(self.url, self.api_key, self.api_secret, self.database_url)
         env.update(

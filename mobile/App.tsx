@@ -3,43 +3,72 @@ import { useState } from 'react';
 import { StyleSheet } from 'react-native';
 import { SafeAreaProvider, SafeAreaView } from 'react-native-safe-area-context';
 
-import type { CallCredentials } from './src/api/tokenClient';
+import {
+  errorMessage,
+  requiresSignIn,
+  type CallCredentials,
+  type CallTokenSource,
+} from './src/api/tokenClient';
 import { getTokenServiceUrl } from './src/config';
 import { CallScreen } from './src/screens/CallScreen';
 import { SignInScreen } from './src/screens/SignInScreen';
 import { colors } from './src/theme';
 
+interface SignedIn {
+  /** Holds the PIN in memory for this sign-in only; dropped at sign-out. */
+  tokens: CallTokenSource;
+  /** This call's token, room and identity (a new set for every call). */
+  call: CallCredentials;
+  /** Bumped per call: a new key remounts the call screen with a fresh LiveKit Room. */
+  callNumber: number;
+}
+
 export default function App() {
-  const [credentials, setCredentials] = useState<CallCredentials | null>(null);
+  const [signedIn, setSignedIn] = useState<SignedIn | null>(null);
   const [lastCustomerNumber, setLastCustomerNumber] = useState('');
   const [signInNotice, setSignInNotice] = useState<string | null>(null);
-  // Each call gets a fresh LiveKit Room; bumping the key remounts the call screen.
-  const [callKey, setCallKey] = useState(0);
+
+  const signOut = (reason?: string) => {
+    setSignInNotice(reason ?? null);
+    setSignedIn(null);
+  };
+
+  // Each call gets its own token: the token service mints a fresh room per request, and
+  // the agent is dispatched when that room is created.
+  const callAgain = async () => {
+    if (!signedIn) return;
+    try {
+      const call = await signedIn.tokens.next();
+      setSignedIn({ ...signedIn, call, callNumber: signedIn.callNumber + 1 });
+    } catch (error) {
+      if (requiresSignIn(error)) {
+        signOut(errorMessage(error));
+        return;
+      }
+      throw error;
+    }
+  };
 
   return (
     <SafeAreaProvider>
       <SafeAreaView style={styles.root}>
         <StatusBar style="dark" />
-        {credentials ? (
+        {signedIn ? (
           <CallScreen
-            key={callKey}
-            credentials={credentials}
-            onCallAgain={() => setCallKey((k) => k + 1)}
-            onSignOut={(reason) => {
-              setSignInNotice(reason ?? null);
-              setCredentials(null);
-            }}
+            key={signedIn.callNumber}
+            credentials={signedIn.call}
+            onCallAgain={callAgain}
+            onSignOut={signOut}
           />
         ) : (
           <SignInScreen
             tokenServiceUrl={getTokenServiceUrl()}
             initialCustomerNumber={lastCustomerNumber}
             notice={signInNotice}
-            onSignedIn={(creds) => {
-              setLastCustomerNumber(creds.customerNumber);
+            onSignedIn={(call, tokens) => {
+              setLastCustomerNumber(tokens.customerNumber);
               setSignInNotice(null);
-              setCallKey((k) => k + 1);
-              setCredentials(creds);
+              setSignedIn({ tokens, call, callNumber: 1 });
             }}
           />
         )}

@@ -1,4 +1,5 @@
 import type { ConfigContext, ExpoConfig } from 'expo/config';
+import { withInfoPlist, type ConfigPlugin } from 'expo/config-plugins';
 
 /**
  * Base URL of the bank's token service (see `token_service` in the repo root).
@@ -8,7 +9,29 @@ import type { ConfigContext, ExpoConfig } from 'expo/config';
  */
 const DEFAULT_TOKEN_SERVICE_URL = 'http://localhost:8088';
 
-export default ({ config }: ConfigContext): ExpoConfig => ({
+export const VOICE_APP_BLOCKED_PERMISSIONS = [
+  'android.permission.CAMERA',
+  'android.permission.SYSTEM_ALERT_WINDOW',
+  'android.permission.BLUETOOTH',
+  'android.permission.BLUETOOTH_ADMIN',
+  'android.permission.BLUETOOTH_CONNECT',
+  'android.permission.BLUETOOTH_SCAN',
+  'android.permission.READ_EXTERNAL_STORAGE',
+  'android.permission.WRITE_EXTERNAL_STORAGE',
+];
+
+/** The WebRTC plugin always writes a camera purpose string; a voice-only app asks for none. */
+const withoutCameraUsage: ConfigPlugin = (config) =>
+  withInfoPlist(config, (plist) => {
+    delete plist.modResults.NSCameraUsageDescription;
+    return plist;
+  });
+
+// Wrapping the result registers this mod before the `plugins` below are applied, and mods
+// run last-registered first: so it sees (and edits) the WebRTC plugin's Info.plist.
+export default ({ config }: ConfigContext): ExpoConfig => withoutCameraUsage(appConfig(config));
+
+const appConfig = (config: ConfigContext['config']): ExpoConfig => ({
   ...config,
   name: 'Bank Voice Desk',
   slug: 'bank-voice-desk',
@@ -39,6 +62,9 @@ export default ({ config }: ConfigContext): ExpoConfig => ({
       'android.permission.ACCESS_NETWORK_STATE',
       'android.permission.INTERNET',
     ],
+    // A voice-only app: the WebRTC config plugin adds the video-call set too; prebuild
+    // writes these as tools:node="remove" so no merged manifest (libraries included) keeps them.
+    blockedPermissions: VOICE_APP_BLOCKED_PERMISSIONS,
     predictiveBackGestureEnabled: false,
   },
   web: {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI for the Expo app: install, typecheck, lint, unit/component tests, bundle both platforms.
+# CI for the Expo app: install, typecheck, lint, unit/component tests, bundle iOS, Android and web.
 # Needs only node >= 20 and the npm registry. No simulator, no stdin.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -41,7 +41,7 @@ if [ "$jest_status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
   exit 1
 fi
 
-for platform in android ios; do
+for platform in android ios web; do
   step "expo export --platform ${platform}"
   npx --no-install expo export --platform "$platform" --output-dir "$bundles/$platform"
 done

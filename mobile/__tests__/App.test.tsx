@@ -11,6 +11,7 @@ jest.mock('../src/livekit/room', () => ({
 }));
 
 beforeEach(() => {
+  jest.restoreAllMocks();
   mockTestRoom = createTestRoom();
 });
 
@@ -45,5 +46,52 @@ describe('App', () => {
         expect(args.map((a: unknown) => String(a)).join(' ')).not.toContain(TOKEN);
       }
     }
+  });
+
+  it('gets a fresh token, room and identity for each call', async () => {
+    const second = { ...okBody, participant_token: 'second-token', room_name: 'bank-2' };
+    const fetchSpy = jest
+      .spyOn(globalThis, 'fetch')
+      .mockResolvedValueOnce(jsonResponse({ status: 200, body: okBody }))
+      .mockResolvedValueOnce(jsonResponse({ status: 200, body: second }));
+    const firstRoom = mockTestRoom;
+
+    render(<App />);
+    fireEvent.changeText(screen.getByLabelText('Customer number'), '1001');
+    fireEvent.changeText(screen.getByLabelText('PIN'), '1234');
+    fireEvent.press(screen.getByRole('button', { name: /sign in/i }));
+    await waitFor(() => expect(firstRoom.setMicrophoneEnabled).toHaveBeenCalledWith(true));
+    fireEvent.press(screen.getByRole('button', { name: 'End call' }));
+
+    mockTestRoom = createTestRoom();
+    fireEvent.press(await screen.findByRole('button', { name: 'Call again' }));
+    await waitFor(() =>
+      expect(mockTestRoom.connect).toHaveBeenCalledWith('ws://localhost:7880', 'second-token'),
+    );
+    expect(fetchSpy).toHaveBeenCalledTimes(2);
+    expect(JSON.parse(String(fetchSpy.mock.calls[1]![1]!.body))).toEqual({
+      customer_number: '1001',
+      pin: '1234',
+    });
+    expect(firstRoom.connect).toHaveBeenCalledTimes(1);
+  });
+
+  it('sends the customer back to sign in when the PIN no longer works for a new call', async () => {
+    jest
+      .spyOn(globalThis, 'fetch')
+      .mockResolvedValueOnce(jsonResponse({ status: 200, body: okBody }))
+      .mockResolvedValueOnce(
+        jsonResponse({ status: 401, body: { error: 'invalid_credentials', message: 'no' } }),
+      );
+    render(<App />);
+    fireEvent.changeText(screen.getByLabelText('Customer number'), '1001');
+    fireEvent.changeText(screen.getByLabelText('PIN'), '1234');
+    fireEvent.press(screen.getByRole('button', { name: /sign in/i }));
+    await waitFor(() => expect(mockTestRoom.setMicrophoneEnabled).toHaveBeenCalledWith(true));
+    fireEvent.press(screen.getByRole('button', { name: 'End call' }));
+    mockTestRoom = createTestRoom();
+    fireEvent.press(await screen.findByRole('button', { name: 'Call again' }));
+    expect(await screen.findByRole('button', { name: /sign in/i })).toBeTruthy();
+    expect(screen.getByText(/don't match our records/i)).toBeTruthy();
   });
 });

@@ -1,7 +1,16 @@
 import { AudioSession } from '@livekit/react-native';
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react-native';
-import { ConnectionState, DisconnectReason, RoomEvent } from 'livekit-client';
+import {
+  ConnectionError,
+  ConnectionState,
+  DisconnectReason,
+  RoomEvent,
+} from 'livekit-client';
+import type React from 'react';
+import { StyleSheet } from 'react-native';
 
+import { TokenServiceError } from '../src/api/tokenClient';
+import { AGENT_JOIN_TIMEOUT_MS } from '../src/call/callState';
 import { CallScreen } from '../src/screens/CallScreen';
 import { TOKEN } from './helpers/fakeFetch';
 import { createTestRoom, makeCredentials, type TestRoom } from './helpers/livekit';
@@ -236,7 +245,7 @@ describe('CallScreen', () => {
     expect(screen.getByText(/sign-in has expired/i)).toBeTruthy();
     expect(t.connect).not.toHaveBeenCalled();
     expect(screen.queryByRole('button', { name: 'Call again' })).toBeNull();
-    fireEvent.press(screen.getByRole('button', { name: 'Sign out' }));
+    fireEvent.press(screen.getByRole('button', { name: 'Sign in again' }));
     expect(onSignOut).toHaveBeenCalledWith(expect.stringMatching(/expired/));
   });
 
@@ -245,5 +254,186 @@ describe('CallScreen', () => {
     screen.unmount();
     expect(t.disconnect).toHaveBeenCalled();
     await waitFor(() => expect(AudioSession.stopAudioSession).toHaveBeenCalled());
+  });
+});
+
+describe('CallScreen in real conditions', () => {
+  function renderCall(props: Partial<React.ComponentProps<typeof CallScreen>> = {}) {
+    render(
+      <CallScreen
+        credentials={makeCredentials()}
+        onSignOut={onSignOut}
+        onCallAgain={onCallAgain}
+        createRoom={() => t.room}
+        {...props}
+      />,
+    );
+  }
+
+  it('waits about 20 s for the agent by default', () => {
+    expect(AGENT_JOIN_TIMEOUT_MS).toBe(20_000);
+  });
+
+  it('fails with a reason when no agent joins in time, leaves the room and offers a retry', async () => {
+    renderCall({ agentJoinTimeoutMs: 50 });
+    await waitFor(() => expect(t.connect).toHaveBeenCalled());
+    expect(await screen.findByText(/assistant didn't join the call/i)).toBeTruthy();
+    expect(statusLabel()).toBe('Call failed');
+    await waitFor(() => expect(t.disconnect).toHaveBeenCalled());
+    await waitFor(() => expect(AudioSession.stopAudioSession).toHaveBeenCalled());
+    fireEvent.press(screen.getByRole('button', { name: 'Call again' }));
+    await waitFor(() => expect(onCallAgain).toHaveBeenCalledTimes(1));
+  });
+
+  it('stops the clock when the agent joins', async () => {
+    // Generous: the agent joins a few event-loop turns after the room connects.
+    renderCall({ agentJoinTimeoutMs: 1500 });
+    await waitFor(() => expect(t.setMicrophoneEnabled).toHaveBeenCalledWith(true));
+    t.addAgent({ 'lk.agent.state': 'listening', 'bank.specialist': 'greeter' });
+    await act(async () => new Promise((resolve) => setTimeout(resolve, 1800)));
+    expect(statusLabel()).toBe('Listening');
+    expect(screen.queryByTestId('call-error')).toBeNull();
+  });
+
+  it('waits for an agent that left to come back, then fails with a reason', async () => {
+    // The agent is already in the room when the customer arrives.
+    t.addAgent({ 'lk.agent.state': 'listening', 'bank.specialist': 'greeter' });
+    renderCall({ agentJoinTimeoutMs: 80 });
+    await waitFor(() => expect(t.setMicrophoneEnabled).toHaveBeenCalledWith(true));
+    t.removeAgent();
+    expect(screen.getByText(/assistant dropped off the call/i)).toBeTruthy();
+    expect(statusLabel()).toBe('Waiting for the assistant…');
+    expect(await screen.findByText(/assistant left the call/i)).toBeTruthy();
+    expect(statusLabel()).toBe('Call failed');
+    expect(screen.getByRole('button', { name: 'Call again' })).toBeTruthy();
+  });
+
+  it('carries on when the agent comes back in time', async () => {
+    t.addAgent({ 'lk.agent.state': 'listening', 'bank.specialist': 'greeter' });
+    renderCall({ agentJoinTimeoutMs: 80 });
+    await waitFor(() => expect(t.setMicrophoneEnabled).toHaveBeenCalledWith(true));
+    t.removeAgent();
+    t.addAgent({ 'lk.agent.state': 'listening', 'bank.specialist': 'greeter' });
+    expect(screen.queryByText(/assistant dropped off/i)).toBeNull();
+    await act(async () => new Promise((resolve) => setTimeout(resolve, 200)));
+    expect(statusLabel()).toBe('Listening');
+    expect(screen.queryByTestId('call-error')).toBeNull();
+  });
+
+  it('keeps the transcript after the call ends', async () => {
+    await renderConnected();
+    t.addAgent({ 'lk.agent.state': 'listening', 'bank.specialist': 'greeter' });
+    await t.sendTranscription({ from: 'agent-bank-desk', text: 'Welcome.', segmentId: 'A1' });
+    await t.sendTranscription({ from: 'customer-1001', text: 'Balance please', segmentId: 'U1' });
+    act(() => {
+      t.room.emit(RoomEvent.Disconnected, DisconnectReason.ROOM_DELETED);
+    });
+    expect(statusLabel()).toBe('Call ended');
+    expect(screen.getByText('Welcome.')).toBeTruthy();
+    expect(screen.getByText('Balance please')).toBeTruthy();
+  });
+
+  it('labels each agent line with the desk that said it', async () => {
+    await renderConnected();
+    t.addAgent({ 'lk.agent.state': 'listening', 'bank.specialist': 'greeter' });
+    await t.sendTranscription({ from: 'agent-bank-desk', text: 'Hello.', segmentId: 'A1' });
+    t.setAgentAttributes({ 'bank.specialist': 'balance' });
+    await t.sendTranscription({ from: 'agent-bank-desk', text: 'Your balance is £5.', segmentId: 'A2' });
+    const lines = screen.getAllByTestId('transcript-line-agent');
+    expect(within(lines[0]!).getByTestId('transcript-speaker').props.children).toBe('Greeter');
+    expect(within(lines[1]!).getByTestId('transcript-speaker').props.children).toBe('Balance');
+  });
+
+  it('marks the last agent line final when the trailer says so', async () => {
+    await renderConnected();
+    t.addAgent({ 'lk.agent.state': 'speaking', 'bank.specialist': 'greeter' });
+    await t.sendTranscription({
+      from: 'agent-bank-desk',
+      text: 'How can I help?',
+      segmentId: 'A1',
+      finalInTrailer: true,
+    });
+    const line = screen.getByTestId('transcript-line-agent');
+    await waitFor(() => expect(within(line).getByTestId('transcript-text-final')).toBeTruthy());
+    expect(within(line).queryByTestId('transcript-text-interim')).toBeNull();
+  });
+
+  it('explains a denied microphone even when the rejection is not an Error', async () => {
+    t.setMicrophoneEnabled.mockRejectedValueOnce({
+      name: 'SecurityError',
+      message: 'Permission denied',
+    });
+    renderCall();
+    expect(await screen.findByText(/microphone access is off/i)).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Unmute microphone' })).toBeTruthy();
+  });
+
+  it('does not say "on the line" once the call has ended', async () => {
+    await renderConnected();
+    t.addAgent({ 'lk.agent.state': 'listening', 'bank.specialist': 'balance' });
+    expect(specialistText()).toBe('Balance');
+    fireEvent.press(screen.getByRole('button', { name: 'End call' }));
+    await waitFor(() => expect(statusLabel()).toBe('Call ended'));
+    expect(specialistText()).toBe('Call ended');
+    expect(screen.queryByText('On the line')).toBeNull();
+    expect(screen.queryByText(/waiting for assistant/i)).toBeNull();
+  });
+
+  it('offers sign-in, not another call, when the server rejects the token', async () => {
+    t.connect.mockRejectedValueOnce(
+      ConnectionError.notAllowed('token rejected', 401),
+    );
+    renderCall();
+    expect(await screen.findByText(/did not accept this session/i)).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Call again' })).toBeNull();
+    fireEvent.press(screen.getByRole('button', { name: 'Sign in again' }));
+    expect(onSignOut).toHaveBeenCalledWith(expect.stringMatching(/sign in again/i));
+  });
+
+  it('gives the banner dismiss button a 44 pt touch target', async () => {
+    await renderConnected();
+    act(() => {
+      t.room.emit(RoomEvent.Reconnecting);
+    });
+    act(() => {
+      t.room.emit(RoomEvent.Reconnected);
+    });
+    const dismiss = screen.getByRole('button', { name: 'Dismiss' });
+    const style = StyleSheet.flatten(dismiss.props.style);
+    expect(style.minWidth).toBeGreaterThanOrEqual(44);
+    expect(style.minHeight).toBeGreaterThanOrEqual(44);
+    fireEvent.press(dismiss);
+    expect(screen.queryByText('Connection restored.')).toBeNull();
+  });
+
+  it('sends typed messages on lk.chat and shows them in the transcript', async () => {
+    await renderConnected();
+    t.addAgent({ 'lk.agent.state': 'listening', 'bank.specialist': 'greeter' });
+    fireEvent.changeText(screen.getByLabelText('Message to the assistant'), "  What's my balance? ");
+    fireEvent.press(screen.getByRole('button', { name: 'Send message' }));
+    await waitFor(() =>
+      expect(t.sendText).toHaveBeenCalledWith("What's my balance?", { topic: 'lk.chat' }),
+    );
+    const mine = await screen.findByTestId('transcript-line-customer');
+    expect(within(mine).getByText("What's my balance?")).toBeTruthy();
+    expect(screen.getByLabelText('Message to the assistant').props.value).toBe('');
+  });
+
+  it('keeps the draft and says so when a typed message cannot be sent', async () => {
+    await renderConnected();
+    t.sendText.mockRejectedValueOnce(new Error('data channel closed'));
+    fireEvent.changeText(screen.getByLabelText('Message to the assistant'), 'hello');
+    fireEvent.press(screen.getByRole('button', { name: 'Send message' }));
+    expect(await screen.findByText(/message wasn't sent/i)).toBeTruthy();
+    expect(screen.getByLabelText('Message to the assistant').props.value).toBe('hello');
+    expect(screen.queryByTestId('transcript-line-customer')).toBeNull();
+  });
+
+  it('shows why a new call could not start', async () => {
+    onCallAgain.mockRejectedValueOnce(new TokenServiceError('unreachable'));
+    await renderConnected();
+    fireEvent.press(screen.getByRole('button', { name: 'End call' }));
+    fireEvent.press(await screen.findByRole('button', { name: 'Call again' }));
+    expect(await screen.findByText(/can't reach the bank's support service/i)).toBeTruthy();
   });
 });

@@ -1,11 +1,11 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/react-native';
 
-import type { CallCredentials } from '../src/api/tokenClient';
+import type { CallCredentials, CallTokenSource } from '../src/api/tokenClient';
 import { SignInScreen } from '../src/screens/SignInScreen';
 import { fetchFailing, fetchReturning, okBody, TOKEN } from './helpers/fakeFetch';
 
 function setup(fetchImpl: typeof fetch) {
-  const onSignedIn = jest.fn<void, [CallCredentials]>();
+  const onSignedIn = jest.fn<void, [CallCredentials, CallTokenSource]>();
   render(
     <SignInScreen
       tokenServiceUrl="http://localhost:8088"
@@ -36,6 +36,26 @@ describe('SignInScreen', () => {
       expect.objectContaining({ method: 'POST' }),
     );
     expect(screen.queryByTestId('sign-in-error')).toBeNull();
+  });
+
+  it('hands over a token source that asks the service for a fresh token per call', async () => {
+    const fetchImpl = fetchReturning({ status: 200, body: okBody });
+    const { onSignedIn } = setup(fetchImpl);
+    await waitFor(() => expect(onSignedIn).toHaveBeenCalledTimes(1));
+    const tokens = onSignedIn.mock.calls[0]![1];
+    // The PIN is kept only inside the source's closure, never on the object.
+    expect(JSON.stringify(tokens)).not.toContain('1234');
+    await tokens.next();
+    expect(fetchImpl).toHaveBeenCalledTimes(2);
+    expect(JSON.parse(String(fetchImpl.mock.calls[1]![1]!.body))).toEqual({
+      customer_number: '1001',
+      pin: '1234',
+    });
+  });
+
+  it('limits the PIN field to the server maximum of 8 digits', () => {
+    render(<SignInScreen tokenServiceUrl="http://localhost:8088" onSignedIn={jest.fn()} />);
+    expect(screen.getByLabelText('PIN').props.maxLength).toBe(8);
   });
 
   it('shows a wrong-PIN message on 401 and clears the PIN', async () => {

@@ -1,3 +1,4 @@
+import { tokenEndpoint } from '../src/api/tokenClient';
 import { DEFAULT_TOKEN_SERVICE_URL, resolveTokenServiceUrl } from '../src/config';
 
 describe('resolveTokenServiceUrl', () => {
@@ -16,5 +17,13 @@ describe('resolveTokenServiceUrl', () => {
     );
     expect(resolveTokenServiceUrl({ env: '  ', extra: null })).toBe(DEFAULT_TOKEN_SERVICE_URL);
     expect(DEFAULT_TOKEN_SERVICE_URL).toBe('http://localhost:8088');
+  });
+});
+
+describe('same-origin token service (web)', () => {
+  it('keeps "/" as the page origin, so the app posts to /api/token', () => {
+    const base = resolveTokenServiceUrl({ env: '/', extra: { tokenServiceUrl: 'http://x:1' } });
+    expect(base).toBe('');
+    expect(tokenEndpoint(base)).toBe('/api/token');
   });
 });

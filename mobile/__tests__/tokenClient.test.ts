@@ -95,11 +95,16 @@ describe('requestToken', () => {
     const error = await failure(
       requestToken({
         ...base,
-        fetchImpl: fetchReturning({ status: 400, body: { error: 'bad_request', message: 'pin must be digits' } }),
+        fetchImpl: fetchReturning({
+          status: 400,
+          body: { error: 'bad_request', message: 'The PIN must be 4 to 8 digits.' },
+        }),
       }),
     );
     expect(error.kind).toBe('bad_request');
-    expect(error.message).toMatch(/digits only/i);
+    // The server's reason, not a blanket "digits only".
+    expect(error.message).toMatch(/PIN must be 4 to 8 digits/);
+    expect(error.message).not.toMatch(/digits only/i);
   });
 
   it('429 -> throttled, honouring Retry-After', async () => {

@@ -41,6 +41,9 @@ export function createTestRoom() {
   const setMicrophoneEnabled = jest
     .spyOn(room.localParticipant, 'setMicrophoneEnabled')
     .mockResolvedValue(undefined);
+  const sendText = jest
+    .spyOn(room.localParticipant, 'sendText')
+    .mockResolvedValue(undefined as never);
   jest
     .spyOn(room, 'registerTextStreamHandler')
     .mockImplementation((topic: string, handler: unknown) => {
@@ -57,6 +60,7 @@ export function createTestRoom() {
     connect,
     disconnect,
     setMicrophoneEnabled,
+    sendText,
     setConnectionState,
     /** The agent worker joins the room. */
     addAgent(attributes: Record<string, string> = {}) {
@@ -76,6 +80,15 @@ export function createTestRoom() {
       });
       return agent;
     },
+    /** The agent leaves the room (worker crash, job ended). */
+    removeAgent() {
+      if (!agent) throw new Error('addAgent() first');
+      const gone = agent;
+      act(() => {
+        room.remoteParticipants.delete(gone.identity);
+        room.emit(RoomEvent.ParticipantDisconnected, gone);
+      });
+    },
     /** The agent updates its participant attributes (handoff, state change). */
     setAgentAttributes(changes: Record<string, string>) {
       if (!agent) throw new Error('addAgent() first');
@@ -86,12 +99,17 @@ export function createTestRoom() {
         );
       });
     },
-    /** Deliver one `lk.transcription` text stream, as LiveKit Agents send them. */
+    /**
+     * Deliver one `lk.transcription` text stream, as LiveKit Agents send them. With
+     * `finalInTrailer`, the stream opens with lk.transcription_final="false" and the trailer
+     * turns it "true" as the stream closes (what livekit-client does with a real trailer).
+     */
     async sendTranscription(opts: {
       from: string;
       text: string;
       segmentId: string;
       final?: boolean;
+      finalInTrailer?: boolean;
       timestamp?: number;
       streamId?: string;
     }) {
@@ -104,13 +122,17 @@ export function createTestRoom() {
         mimeType: 'text/plain',
         attributes: {
           'lk.segment_id': opts.segmentId,
-          'lk.transcription_final': opts.final === false ? 'false' : 'true',
-        },
+          'lk.transcription_final':
+            opts.final === false || opts.finalInTrailer ? 'false' : 'true',
+        } as Record<string, string>,
       };
       const reader = {
         info,
         async *[Symbol.asyncIterator]() {
           yield opts.text;
+          if (opts.finalInTrailer) {
+            info.attributes = { ...info.attributes, 'lk.transcription_final': 'true' };
+          }
         },
       };
       await act(async () => {

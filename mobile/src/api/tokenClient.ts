@@ -81,7 +81,10 @@ export function describeTokenError(
         ? `For your security, sign-in is locked after too many failed attempts. Try again in ${formatWait(retryAfterSeconds)}.`
         : 'For your security, sign-in is locked after too many failed attempts. Try again later.';
     case 'bad_request':
-      return 'The sign-in details were not accepted. Enter your customer number and PIN using digits only.';
+      // The server says which field it refused ("The PIN must be 4 to 8 digits.").
+      return serverMessage
+        ? `The sign-in details were not accepted. ${serverMessage}`
+        : 'The sign-in details were not accepted. Check your customer number and PIN.';
     case 'throttled':
       return retryAfterSeconds && retryAfterSeconds > 0
         ? `Too many sign-in attempts. Please wait ${formatWait(retryAfterSeconds)} and try again.`
@@ -98,13 +101,28 @@ export function describeTokenError(
   }
 }
 
+/**
+ * The token service's rules (token_service/app.py `_parse_login`), stated once on this side.
+ * Both sides are tested against the same cases in tests/data/credential_rules.json.
+ */
+export const CUSTOMER_NUMBER_MAX_DIGITS = 20;
+export const PIN_MIN_DIGITS = 4;
+export const PIN_MAX_DIGITS = 8;
+const ASCII_DIGITS = /^[0-9]+$/;
+
 /** Local checks before we bother the server. Returns an error message or null. */
 export function validateSignIn(customerNumber: string, pin: string): string | null {
+  // The server trims the customer number but not the PIN.
   const number = customerNumber.trim();
   if (number.length === 0) return 'Enter your customer number.';
-  if (!/^\d+$/.test(number)) return 'Your customer number contains digits only.';
+  if (!ASCII_DIGITS.test(number)) return 'Your customer number contains digits only.';
+  if (number.length > CUSTOMER_NUMBER_MAX_DIGITS) {
+    return `Your customer number has at most ${CUSTOMER_NUMBER_MAX_DIGITS} digits.`;
+  }
   if (pin.length === 0) return 'Enter your PIN.';
-  if (!/^\d+$/.test(pin)) return 'Your PIN contains digits only.';
+  if (!ASCII_DIGITS.test(pin) || pin.length < PIN_MIN_DIGITS || pin.length > PIN_MAX_DIGITS) {
+    return `Your PIN is ${PIN_MIN_DIGITS} to ${PIN_MAX_DIGITS} digits.`;
+  }
   return null;
 }
 
@@ -230,4 +248,35 @@ export function isExpired(credentials: CallCredentials, now: number = Date.now()
 export function errorMessage(error: unknown): string {
   if (error instanceof TokenServiceError) return error.message;
   return describeTokenError('server');
+}
+
+/**
+ * A signed-in session's source of call tokens. The token service mints a new room
+ * (`bank-<uuid>`) and identity per POST, and dispatch comes from the token's room
+ * configuration when the room is created, so every call needs its own token. The service
+ * has no renewal endpoint, so the PIN is kept in this closure, in memory only, for as long
+ * as the customer stays signed in: never stored, never logged, gone at sign-out.
+ */
+export interface CallTokenSource {
+  readonly customerNumber: string;
+  /** POST /api/token again: a fresh token, room and identity for the next call. */
+  next: () => Promise<CallCredentials>;
+}
+
+export function createCallTokenSource(
+  options: Omit<RequestTokenOptions, 'customerNumber'> & { customerNumber: string },
+): CallTokenSource {
+  const customerNumber = options.customerNumber.trim();
+  return {
+    customerNumber,
+    next: () => requestToken({ ...options, customerNumber }),
+  };
+}
+
+/** Errors that mean the stored sign-in no longer works: go back to the sign-in screen. */
+export function requiresSignIn(error: unknown): boolean {
+  return (
+    error instanceof TokenServiceError &&
+    (error.kind === 'invalid_credentials' || error.kind === 'locked' || error.kind === 'bad_request')
+  );
 }

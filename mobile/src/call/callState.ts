@@ -11,6 +11,8 @@ export interface CallState {
   error: string | null;
   /** How many times the connection recovered during this call. */
   reconnects: number;
+  /** The failure means this sign-in no longer works: offer "Sign in again", not "Call again". */
+  signInRequired: boolean;
 }
 
 export type CallAction =
@@ -19,7 +21,9 @@ export type CallAction =
   | { type: 'reconnecting' }
   | { type: 'reconnected' }
   | { type: 'disconnected'; reason?: DisconnectReason }
-  | { type: 'failed'; message: string }
+  | { type: 'failed'; message: string; signInRequired?: boolean }
+  | { type: 'agentLeft' }
+  | { type: 'agentJoined' }
   | { type: 'dismissNotice' };
 
 export const initialCallState: CallState = {
@@ -27,11 +31,21 @@ export const initialCallState: CallState = {
   notice: null,
   error: null,
   reconnects: 0,
+  signInRequired: false,
 };
+
+/** LiveKit's starter app gives up on an agent after about 20 s; so do we. */
+export const AGENT_JOIN_TIMEOUT_MS = 20_000;
 
 export const NOTICES = {
   reconnecting: 'Connection lost. Reconnecting…',
   reconnected: 'Connection restored.',
+  agentLeft: 'The assistant dropped off the call. Waiting for it to come back…',
+} as const;
+
+export const AGENT_FAILURES = {
+  neverJoined: "The assistant didn't join the call. Please call again.",
+  left: "The assistant left the call and didn't come back. Please call again.",
 } as const;
 
 /** What to tell the customer when the room disconnects. Null = they hung up themselves. */
@@ -83,7 +97,18 @@ export function callReducer(state: CallState, action: CallAction): CallState {
       return { ...state, phase: 'ended', notice: null, error: message };
     }
     case 'failed':
-      return { ...state, phase: 'failed', notice: null, error: action.message };
+      return {
+        ...state,
+        phase: 'failed',
+        notice: null,
+        error: action.message,
+        signInRequired: action.signInRequired ?? false,
+      };
+    case 'agentLeft':
+      if (state.phase !== 'connected') return state;
+      return { ...state, notice: NOTICES.agentLeft };
+    case 'agentJoined':
+      return state.notice === NOTICES.agentLeft ? { ...state, notice: null } : state;
     case 'dismissNotice':
       return { ...state, notice: null };
     default:

@@ -23,8 +23,22 @@ export function describeConnectError(error: unknown): string {
   return "We couldn't start the call. Check your connection and try again.";
 }
 
+/** `name` of any thrown value: react-native-webrtc rejects getUserMedia with a plain object. */
+function errorName(error: unknown): string {
+  if (error && typeof error === 'object' && 'name' in error) {
+    const { name } = error as { name: unknown };
+    return typeof name === 'string' ? name : '';
+  }
+  return '';
+}
+
+/** The server refused the token itself: a new call with this sign-in will not help. */
+export function connectErrorNeedsSignIn(error: unknown): boolean {
+  return error instanceof ConnectionError && error.reason === ConnectionErrorReason.NotAllowed;
+}
+
 export function describeMicrophoneError(error: unknown): string {
-  const name = error instanceof Error ? error.name : '';
+  const name = errorName(error);
   if (name === 'NotAllowedError' || name === 'SecurityError') {
     return 'Microphone access is off. Allow microphone access in Settings so the assistant can hear you.';
   }

@@ -13,6 +13,8 @@ export interface TranscriptStream {
     timestamp: number;
     attributes?: Record<string, string>;
   };
+  /** The agent's `bank.specialist` when the line started: which desk said it. */
+  desk?: string;
 }
 
 export type Speaker = 'customer' | 'agent';
@@ -23,6 +25,8 @@ export interface TranscriptLine {
   text: string;
   final: boolean;
   timestamp: number;
+  /** Agent lines: the desk (`bank.specialist`) that said it, if known. */
+  desk?: string;
 }
 
 export interface MergeOptions {
@@ -64,6 +68,7 @@ export function mergeTranscript(
       text: stream.text.trim(),
       final: attributes[FINAL_ATTRIBUTE] === 'true',
       timestamp: existing?.timestamp ?? stream.streamInfo.timestamp,
+      desk: existing?.desk ?? stream.desk,
       order: existing?.order ?? order,
     };
     byId.set(id, line);

@@ -1,11 +1,29 @@
-import { AudioSession } from '@livekit/react-native';
-import { DisconnectReason, RoomEvent, type Room } from 'livekit-client';
+import {
+  DisconnectReason,
+  ParticipantKind,
+  RoomEvent,
+  type Participant,
+  type Room,
+} from 'livekit-client';
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 
 import { isExpired, type CallCredentials } from '../api/tokenClient';
+import { defaultAudioSession } from '../livekit/audioSession';
 import { createVoiceRoom } from '../livekit/room';
-import { callReducer, initialCallState, type CallState } from './callState';
-import { describeConnectError, describeMicrophoneError } from './connectError';
+import {
+  AGENT_FAILURES,
+  AGENT_JOIN_TIMEOUT_MS,
+  callReducer,
+  initialCallState,
+  type CallState,
+} from './callState';
+import {
+  connectErrorNeedsSignIn,
+  describeConnectError,
+  describeMicrophoneError,
+} from './connectError';
+
+export const CHAT_TOPIC = 'lk.chat';
 
 /** The part of @livekit/react-native's AudioSession this hook drives. */
 export interface AudioSessionControl {
@@ -20,6 +38,8 @@ export interface UseCallSessionOptions {
   audioSession?: AudioSessionControl;
   /** Join as soon as the screen mounts (default true). */
   autoConnect?: boolean;
+  /** How long to wait for the agent to join (or come back after leaving) before failing. */
+  agentJoinTimeoutMs?: number;
 }
 
 export interface CallSession {
@@ -28,11 +48,19 @@ export interface CallSession {
   isMuted: boolean;
   muteBusy: boolean;
   micError: string | null;
-  canRejoin: boolean;
   connect: () => Promise<void>;
   disconnect: () => Promise<void>;
   toggleMute: () => Promise<void>;
+  /** Type to the agent on `lk.chat` (what LiveKit Agents' RoomIO reads as user input). */
+  sendChat: (text: string) => Promise<void>;
   dismissNotice: () => void;
+}
+
+function hasAgent(room: Room): boolean {
+  for (const participant of room.remoteParticipants.values()) {
+    if (participant.kind === ParticipantKind.AGENT) return true;
+  }
+  return false;
 }
 
 export const SESSION_EXPIRED_MESSAGE = 'Your sign-in has expired. Sign in again to call.';
@@ -40,14 +68,20 @@ export const SESSION_EXPIRED_MESSAGE = 'Your sign-in has expired. Sign in again 
 export function useCallSession({
   credentials,
   createRoom = createVoiceRoom,
-  audioSession = AudioSession,
+  audioSession = defaultAudioSession,
   autoConnect = true,
+  agentJoinTimeoutMs = AGENT_JOIN_TIMEOUT_MS,
 }: UseCallSessionOptions): CallSession {
   const [room] = useState(createRoom);
   const [state, dispatch] = useReducer(callReducer, undefined, (): CallState => {
     if (!autoConnect) return initialCallState;
     if (isExpired(credentials)) {
-      return { ...initialCallState, phase: 'failed', error: SESSION_EXPIRED_MESSAGE };
+      return {
+        ...initialCallState,
+        phase: 'failed',
+        error: SESSION_EXPIRED_MESSAGE,
+        signInRequired: true,
+      };
     }
     return { ...initialCallState, phase: 'connecting' };
   });
@@ -106,7 +140,13 @@ export function useCallSession({
       await room.connect(credentials.serverUrl, credentials.participantToken);
     } catch (error) {
       await stopAudio();
-      if (mounted.current) dispatch({ type: 'failed', message: describeConnectError(error) });
+      if (mounted.current) {
+        dispatch({
+          type: 'failed',
+          message: describeConnectError(error),
+          signInRequired: connectErrorNeedsSignIn(error),
+        });
+      }
       return;
     }
     if (!mounted.current) return;
@@ -124,7 +164,7 @@ export function useCallSession({
   const connect = useCallback(async () => {
     if (phaseRef.current === 'connecting' || phaseRef.current === 'connected') return;
     if (isExpired(credentials)) {
-      dispatch({ type: 'failed', message: SESSION_EXPIRED_MESSAGE });
+      dispatch({ type: 'failed', message: SESSION_EXPIRED_MESSAGE, signInRequired: true });
       return;
     }
     dispatch({ type: 'connect' });
@@ -162,6 +202,53 @@ export function useCallSession({
     }
   }, [isMuted, muteBusy, room]);
 
+  // No agent, no call: fail with a reason when it never joins or leaves and stays away
+  // (a re-dispatched agent may come back within the same window).
+  const agentSeen = useRef(false);
+  useEffect(() => {
+    if (state.phase !== 'connected') return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        if (hasAgent(room) || !mounted.current) return;
+        dispatch({
+          type: 'failed',
+          message: agentSeen.current ? AGENT_FAILURES.left : AGENT_FAILURES.neverJoined,
+        });
+        void room.disconnect();
+        void stopAudio();
+      }, agentJoinTimeoutMs);
+    };
+    const onJoined = (participant: Participant) => {
+      if (participant.kind !== ParticipantKind.AGENT) return;
+      agentSeen.current = true;
+      clearTimeout(timer);
+      dispatch({ type: 'agentJoined' });
+    };
+    const onLeft = (participant: Participant) => {
+      if (participant.kind !== ParticipantKind.AGENT || hasAgent(room)) return;
+      dispatch({ type: 'agentLeft' });
+      arm();
+    };
+    if (hasAgent(room)) agentSeen.current = true;
+    else arm();
+    room.on(RoomEvent.ParticipantConnected, onJoined).on(RoomEvent.ParticipantDisconnected, onLeft);
+    return () => {
+      clearTimeout(timer);
+      room
+        .off(RoomEvent.ParticipantConnected, onJoined)
+        .off(RoomEvent.ParticipantDisconnected, onLeft);
+    };
+  }, [state.phase, room, agentJoinTimeoutMs, stopAudio]);
+
+  const sendChat = useCallback(
+    async (text: string) => {
+      await room.localParticipant.sendText(text, { topic: CHAT_TOPIC });
+    },
+    [room],
+  );
+
   const dismissNotice = useCallback(() => dispatch({ type: 'dismissNotice' }), []);
 
   // Join on mount, always leave and release the audio session on unmount.
@@ -183,10 +270,10 @@ export function useCallSession({
     isMuted,
     muteBusy,
     micError,
-    canRejoin: !isExpired(credentials),
     connect,
     disconnect,
     toggleMute,
+    sendChat,
     dismissNotice,
   };
 }

@@ -2,6 +2,8 @@ import { Pressable, StyleSheet, Text, View } from 'react-native';
 
 import { colors, spacing } from '../theme';
 
+export const MIN_TOUCH_TARGET = 44;
+
 export type BannerTone = 'error' | 'warning' | 'info' | 'success';
 
 export interface BannerProps {
@@ -29,7 +31,13 @@ export function Banner({ message, tone = 'info', onDismiss, testID }: BannerProp
     >
       <Text style={[styles.text, { color: palette.fg }]}>{message}</Text>
       {onDismiss ? (
-        <Pressable accessibilityRole="button" accessibilityLabel="Dismiss" onPress={onDismiss}>
+        <Pressable
+          testID={testID ? `${testID}-dismiss` : undefined}
+          accessibilityRole="button"
+          accessibilityLabel="Dismiss"
+          onPress={onDismiss}
+          style={styles.dismissTarget}
+        >
           <Text style={[styles.dismiss, { color: palette.fg }]}>✕</Text>
         </Pressable>
       ) : null}
@@ -47,5 +55,13 @@ const styles = StyleSheet.create({
     gap: spacing(2),
   },
   text: { flex: 1, fontSize: 14, lineHeight: 20 },
-  dismiss: { fontSize: 16, paddingHorizontal: spacing(1) },
+  // 44 pt: Apple's minimum touch target (Android asks 48 dp; the banner row pads it).
+  dismissTarget: {
+    minWidth: MIN_TOUCH_TARGET,
+    minHeight: MIN_TOUCH_TARGET,
+    alignItems: 'center',
+    justifyContent: 'center',
+    marginVertical: -spacing(2),
+  },
+  dismiss: { fontSize: 16 },
 });

@@ -3,19 +3,29 @@ import { StyleSheet, Text, View } from 'react-native';
 import { specialistDescription, specialistLabel } from '../call/specialist';
 import { colors, spacing } from '../theme';
 
-export function SpecialistCard({ specialist }: { specialist: string | undefined }) {
-  const label = specialistLabel(specialist);
-  const description = specialistDescription(specialist);
+export interface SpecialistCardProps {
+  specialist: string | undefined;
+  /** False once the call is over: nobody is on the line any more. */
+  live: boolean;
+}
+
+export function SpecialistCard({ specialist, live }: SpecialistCardProps) {
+  const label = live ? specialistLabel(specialist) : undefined;
+  const description = specialistDescription(label ? specialist : undefined);
+  const caption = live ? 'On the line' : 'Not on a call';
+  const text = live ? (label ?? 'Waiting for assistant…') : 'Call ended';
   return (
     <View
       testID="specialist-card"
       style={styles.card}
       accessibilityLiveRegion="polite"
-      accessibilityLabel={label ? `On the line: ${label}` : 'Waiting for the assistant to join'}
+      accessibilityLabel={
+        !live ? 'Not on a call' : label ? `On the line: ${label}` : 'Waiting for the assistant to join'
+      }
     >
-      <Text style={styles.caption}>On the line</Text>
+      <Text style={styles.caption}>{caption}</Text>
       <Text testID="specialist-label" style={styles.label}>
-        {label ?? 'Waiting for assistant…'}
+        {text}
       </Text>
       {description ? <Text style={styles.description}>{description}</Text> : null}
     </View>

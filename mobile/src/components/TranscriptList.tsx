@@ -1,12 +1,20 @@
 import { useRef } from 'react';
 import { ScrollView, StyleSheet, Text, View } from 'react-native';
 
+import { specialistLabel } from '../call/specialist';
 import type { TranscriptLine } from '../call/transcript';
 import { colors, spacing } from '../theme';
 
 export interface TranscriptListProps {
   lines: readonly TranscriptLine[];
+  /** Label for an agent line whose desk is unknown. */
   agentName?: string;
+}
+
+/** Agent lines are labelled by the desk that said them, so handoffs show. */
+function speakerLabel(line: TranscriptLine, agentName: string): string {
+  if (line.speaker === 'customer') return 'You';
+  return specialistLabel(line.desk) ?? agentName;
 }
 
 export function TranscriptList({ lines, agentName = 'Assistant' }: TranscriptListProps) {
@@ -31,9 +39,12 @@ export function TranscriptList({ lines, agentName = 'Assistant' }: TranscriptLis
               testID={`transcript-line-${line.speaker}`}
               style={[styles.row, mine ? styles.rowMine : styles.rowAgent]}
             >
-              <Text style={styles.speaker}>{mine ? 'You' : agentName}</Text>
+              <Text testID="transcript-speaker" style={styles.speaker}>
+                {speakerLabel(line, agentName)}
+              </Text>
               <View style={[styles.bubble, mine ? styles.bubbleMine : styles.bubbleAgent]}>
                 <Text
+                  testID={line.final ? 'transcript-text-final' : 'transcript-text-interim'}
                   style={[
                     styles.text,
                     mine ? styles.textMine : styles.textAgent,

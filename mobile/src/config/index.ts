@@ -11,13 +11,17 @@ export interface TokenServiceUrlSources {
 
 function clean(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
-  const trimmed = value.trim().replace(/\/+$/, '');
-  return trimmed.length > 0 ? trimmed : undefined;
+  const trimmed = value.trim();
+  if (trimmed.length === 0) return undefined;
+  // A path ("/" or "/bank") is the web app's own origin: a site that serves the app and
+  // proxies /api/token needs no CORS and no per-deployment build. Browser only.
+  return trimmed.replace(/\/+$/, '');
 }
 
 /**
  * The token service URL: the EXPO_PUBLIC_TOKEN_SERVICE_URL environment variable wins,
  * then `expo.extra.tokenServiceUrl` from the app config, then the local default.
+ * "/" resolves to "" (same origin: the app posts to `/api/token`).
  */
 export function resolveTokenServiceUrl(sources: TokenServiceUrlSources): string {
   return (

@@ -1,40 +1,39 @@
-import {
-  RoomContext,
-  useLocalParticipant,
-  useTranscriptions,
-  useVoiceAssistant,
-} from '@livekit/components-react';
-import { BarVisualizer } from '@livekit/react-native';
+import { RoomContext, useLocalParticipant, useVoiceAssistant } from '@livekit/components-react';
 import type { Room } from 'livekit-client';
-import { useMemo } from 'react';
-import { StyleSheet, Text, View } from 'react-native';
+import { useMemo, useState } from 'react';
+import { StyleSheet, Text, TextInput, View } from 'react-native';
 
-import type { CallCredentials } from '../api/tokenClient';
+import { errorMessage, type CallCredentials } from '../api/tokenClient';
 import { deriveCallStatus } from '../call/callState';
 import { specialistFromAttributes } from '../call/specialist';
 import { mergeTranscript } from '../call/transcript';
 import {
-  SESSION_EXPIRED_MESSAGE,
   useCallSession,
   type AudioSessionControl,
   type CallSession,
 } from '../call/useCallSession';
+import { useTranscriptStreams } from '../call/useTranscriptStreams';
+import { AgentVisualizer } from '../components/AgentVisualizer';
 import { Banner } from '../components/Banner';
+import { CallAudio } from '../components/CallAudio';
 import { PrimaryButton } from '../components/PrimaryButton';
 import { SpecialistCard } from '../components/SpecialistCard';
 import { StatusIndicator } from '../components/StatusIndicator';
 import { TranscriptList } from '../components/TranscriptList';
 import { colors, spacing } from '../theme';
 
+const SIGN_IN_AGAIN = 'Sign in again to call.';
+
 const TRANSCRIPT_LIMIT = 200;
 
 export interface CallScreenProps {
   credentials: CallCredentials;
   onSignOut: (reason?: string) => void;
-  /** Start a new call with a fresh room (same sign-in while the token is valid). */
-  onCallAgain: () => void;
+  /** Start a new call: a fresh token, room and identity from the token service. */
+  onCallAgain: () => Promise<void> | void;
   createRoom?: () => Room;
   audioSession?: AudioSessionControl;
+  agentJoinTimeoutMs?: number;
 }
 
 export function CallScreen({
@@ -43,8 +42,9 @@ export function CallScreen({
   onCallAgain,
   createRoom,
   audioSession,
+  agentJoinTimeoutMs,
 }: CallScreenProps) {
-  const session = useCallSession({ credentials, createRoom, audioSession });
+  const session = useCallSession({ credentials, createRoom, audioSession, agentJoinTimeoutMs });
   return (
     <RoomContext.Provider value={session.room}>
       <CallContent
@@ -61,14 +61,18 @@ interface CallContentProps {
   session: CallSession;
   credentials: CallCredentials;
   onSignOut: (reason?: string) => void;
-  onCallAgain: () => void;
+  onCallAgain: () => Promise<void> | void;
 }
 
 function CallContent({ session, credentials, onSignOut, onCallAgain }: CallContentProps) {
   const { room, state, isMuted, muteBusy, micError } = session;
   const { state: agentState, audioTrack, agentAttributes } = useVoiceAssistant();
   const { microphoneTrack, localParticipant } = useLocalParticipant({ room });
-  const streams = useTranscriptions({ room });
+  const { streams, addTypedLine } = useTranscriptStreams(room);
+  const [draft, setDraft] = useState('');
+  const [chatError, setChatError] = useState<string | null>(null);
+  const [callAgainBusy, setCallAgainBusy] = useState(false);
+  const [callAgainError, setCallAgainError] = useState<string | null>(null);
 
   const localIdentity = credentials.identity || localParticipant.identity;
   const micSid = microphoneTrack?.trackSid;
@@ -87,6 +91,34 @@ function CallContent({ session, credentials, onSignOut, onCallAgain }: CallConte
   const live = state.phase === 'connected' || state.phase === 'reconnecting';
   const inCall = live || state.phase === 'connecting';
   const firstName = credentials.customerName.split(' ')[0];
+  // A rejected or expired token needs the sign-in screen, not another call.
+  const { signInRequired } = state;
+
+  const sendDraft = async () => {
+    const text = draft.trim();
+    if (!text || state.phase !== 'connected') return;
+    setDraft('');
+    setChatError(null);
+    try {
+      await session.sendChat(text);
+      addTypedLine(localIdentity, text);
+    } catch {
+      setDraft(text);
+      setChatError("Your message wasn't sent. Please try again.");
+    }
+  };
+
+  const callAgain = async () => {
+    if (callAgainBusy) return;
+    setCallAgainBusy(true);
+    setCallAgainError(null);
+    try {
+      await onCallAgain();
+    } catch (error) {
+      setCallAgainError(errorMessage(error));
+      setCallAgainBusy(false);
+    }
+  };
 
   return (
     <View style={styles.container}>
@@ -99,7 +131,8 @@ function CallContent({ session, credentials, onSignOut, onCallAgain }: CallConte
         </View>
       </View>
 
-      <SpecialistCard specialist={live ? specialist : undefined} />
+      <CallAudio />
+      <SpecialistCard specialist={specialist} live={inCall} />
 
       {state.notice ? (
         <Banner
@@ -111,14 +144,23 @@ function CallContent({ session, credentials, onSignOut, onCallAgain }: CallConte
       ) : null}
       {state.error ? <Banner testID="call-error" message={state.error} tone="error" /> : null}
       {micError && live ? <Banner testID="mic-error" message={micError} tone="warning" /> : null}
+      {chatError && live ? (
+        <Banner
+          testID="chat-error"
+          message={chatError}
+          tone="warning"
+          onDismiss={() => setChatError(null)}
+        />
+      ) : null}
+      {callAgainError ? (
+        <Banner testID="call-again-error" message={callAgainError} tone="error" />
+      ) : null}
 
       <View style={styles.stage}>
         <StatusIndicator status={status} />
-        <BarVisualizer
+        <AgentVisualizer
           state={live ? agentState : undefined}
           trackRef={audioTrack}
-          barCount={7}
-          options={{ barColor: colors.brand, minHeight: 0.15, barWidth: 14 }}
           style={styles.visualizer}
         />
       </View>
@@ -126,6 +168,31 @@ function CallContent({ session, credentials, onSignOut, onCallAgain }: CallConte
       <View style={styles.transcript}>
         <TranscriptList lines={transcript} agentName="Assistant" />
       </View>
+
+      {live ? (
+        <View style={styles.chat}>
+          <TextInput
+            testID="chat-input"
+            accessibilityLabel="Message to the assistant"
+            style={styles.chatInput}
+            value={draft}
+            onChangeText={setDraft}
+            placeholder="Type instead of speaking"
+            placeholderTextColor={colors.muted}
+            returnKeyType="send"
+            onSubmitEditing={() => void sendDraft()}
+            editable={state.phase === 'connected'}
+            maxLength={500}
+          />
+          <PrimaryButton
+            testID="chat-send-button"
+            label="Send"
+            accessibilityLabel="Send message"
+            disabled={state.phase !== 'connected' || draft.trim().length === 0}
+            onPress={() => void sendDraft()}
+          />
+        </View>
+      ) : null}
 
       <View style={styles.controls}>
         {inCall ? (
@@ -150,20 +217,21 @@ function CallContent({ session, credentials, onSignOut, onCallAgain }: CallConte
           </>
         ) : (
           <>
-            {session.canRejoin ? (
+            {signInRequired ? null : (
               <PrimaryButton
                 testID="call-again-button"
                 label="Call again"
-                onPress={onCallAgain}
+                busy={callAgainBusy}
+                onPress={() => void callAgain()}
                 style={styles.controlButton}
               />
-            ) : null}
+            )}
             <PrimaryButton
               testID="sign-out-button"
-              label="Sign out"
-              variant="secondary"
+              label={signInRequired ? 'Sign in again' : 'Sign out'}
+              variant={signInRequired ? 'primary' : 'secondary'}
               onPress={() =>
-                onSignOut(session.canRejoin ? undefined : SESSION_EXPIRED_MESSAGE)
+                onSignOut(signInRequired ? (state.error ?? SIGN_IN_AGAIN) : undefined)
               }
               style={styles.controlButton}
             />
@@ -189,6 +257,18 @@ const styles = StyleSheet.create({
     borderWidth: 1,
     borderColor: colors.border,
     overflow: 'hidden',
+  },
+  chat: { flexDirection: 'row', gap: spacing(2), alignItems: 'center' },
+  chatInput: {
+    flex: 1,
+    minHeight: 48,
+    borderWidth: 1,
+    borderColor: colors.border,
+    borderRadius: 12,
+    paddingHorizontal: spacing(3),
+    fontSize: 16,
+    color: colors.text,
+    backgroundColor: colors.surface,
   },
   controls: { flexDirection: 'row', gap: spacing(3) },
   controlButton: { flex: 1 },

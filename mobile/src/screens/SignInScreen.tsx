@@ -10,11 +10,13 @@ import {
 } from 'react-native';
 
 import {
+  createCallTokenSource,
   errorMessage,
-  requestToken,
+  PIN_MAX_DIGITS,
   TokenServiceError,
   validateSignIn,
   type CallCredentials,
+  type CallTokenSource,
 } from '../api/tokenClient';
 import { Banner } from '../components/Banner';
 import { PrimaryButton } from '../components/PrimaryButton';
@@ -22,7 +24,8 @@ import { colors, spacing } from '../theme';
 
 export interface SignInScreenProps {
   tokenServiceUrl: string;
-  onSignedIn: (credentials: CallCredentials) => void;
+  /** The first call's credentials, and the source of a fresh token for each later call. */
+  onSignedIn: (credentials: CallCredentials, tokens: CallTokenSource) => void;
   initialCustomerNumber?: string;
   /** Shown above the form, e.g. "Your sign-in has expired". */
   notice?: string | null;
@@ -52,15 +55,16 @@ export function SignInScreen({
     setBusy(true);
     setError(null);
     try {
-      const credentials = await requestToken({
+      const tokens = createCallTokenSource({
         baseUrl: tokenServiceUrl,
         customerNumber,
         pin,
         fetchImpl,
       });
+      const credentials = await tokens.next();
       setPin('');
       setBusy(false);
-      onSignedIn(credentials);
+      onSignedIn(credentials, tokens);
     } catch (err) {
       setError({
         message: errorMessage(err),
@@ -130,7 +134,7 @@ export function SignInScreen({
             returnKeyType="go"
             onSubmitEditing={() => void submit()}
             editable={!busy}
-            maxLength={12}
+            maxLength={PIN_MAX_DIGITS}
             placeholder="••••"
             placeholderTextColor={colors.muted}
           />

@@ -98,7 +98,7 @@ class Caller:
         await self.room.local_participant.send_text(text, topic=CHAT_TOPIC)
         return mark
 
-    async def expect(self, pattern: str, *, after: int = 0, within: float = 30.0) -> AgentLine:
+    async def expect(self, pattern: str, *, after: int = 0, within: float = 60.0) -> AgentLine:
         """The first agent line at or after position `after` matching `pattern` (regex,
         case-insensitive); fails with the transcript so far when none comes in time."""
         regex = re.compile(pattern, re.IGNORECASE)
@@ -108,12 +108,12 @@ class Caller:
             f"no agent line matching {pattern!r}",
         )
 
-    async def expect_desk(self, desk: str, *, within: float = 30.0) -> None:
+    async def expect_desk(self, desk: str, *, within: float = 60.0) -> None:
         await self._until(
             lambda: desk if desk in self.desks else None, within, f"desk never became {desk!r}"
         )
 
-    async def wait_for_agent(self, *, within: float = 30.0) -> rtc.RemoteParticipant:
+    async def wait_for_agent(self, *, within: float = 60.0) -> rtc.RemoteParticipant:
         return await self._until(lambda: self.agent, within, "no agent joined the room")
 
     async def quiet(self, seconds: float = 1.0) -> None:

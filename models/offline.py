@@ -19,9 +19,11 @@ from tools.outcomes import (
     AmbiguousCard,
     AnyOutcome,
     CardChanged,
+    DisputeOpened,
     NeedsConfirmation,
     NoSuchAccount,
     Refused,
+    Transactions,
     Verified,
 )
 
@@ -36,7 +38,7 @@ from .offline_dialog import (
     means_all_cards,
     request_with_credentials,
 )
-from .offline_nlu import Ask, Understanding, understand
+from .offline_nlu import LOCK, NEGATED_LOCK, Ask, Understanding, understand
 from .offline_recovery import forgot_pin, is_off_script, off_script_prefix
 from .offline_reply import Reply, call
 from .offline_turns import (
@@ -46,6 +48,7 @@ from .offline_turns import (
     VERIFY_FIRST,
     also_offer,
     answer_user,
+    card_type,
     dispute,
     route,
     suspect_merchant,
@@ -131,6 +134,19 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
         return retry or Reply(text=_spoken_error(ctx, name, outcome, text))
     if isinstance(outcome, Verified):
         return _after_verification(ctx, outcome)
+    if isinstance(outcome, DisputeOpened) and (queued := _queued_lock(ctx)) is not None:
+        return queued
+    if isinstance(outcome, Transactions) and previous is not None:
+        args = json.loads(previous.arguments or "{}")
+        if not outcome.items and args.get("merchant"):
+            # A word taken for a merchant matched nothing of theirs (a typo, "last weak"):
+            # read their recent ones instead of a false "nothing matches".
+            args.pop("merchant")
+            args.pop("count", None)  # the filter's longer listing: back to the usual few
+            return Reply(tool="get_transactions", arguments=args)
+        text = _unmatched_merchant(ctx, output) + text
+    if isinstance(outcome, NeedsConfirmation):
+        text = _disputed_this_turn(ctx, output) + text
     changed = isinstance(outcome, CardChanged)
     if previous is not None and previous.name in CARD_WRITES:
         if changed and (following := _next_card(ctx, previous)) is not None:
@@ -247,6 +263,43 @@ def _done_this_turn(ctx: Context, output: llm.FunctionCallOutput) -> str:
         elif item.type == "function_call_output" and isinstance(outcome_of(item), CardChanged):
             done = said_of(item) + " Now the next card. "
     return done
+
+
+def _queued_lock(ctx: Context) -> Reply | None:
+    """'Lock my visa and dispute the uber charge': the dispute is open; the lock the same
+    sentence asked for comes next (read back for a yes), not dropped."""
+    said = ctx.last_of_role("user") or ""
+    u = understand(said)
+    if not ctx.has("lock_card") or u.ask is not Ask.DISPUTE or not LOCK.search(said):
+        return None
+    if NEGATED_LOCK.search(said) or ctx.last_call(("lock_card",)) is not None:
+        return None
+    return call("lock_card", card_last_four=u.card_last_four, card_type=card_type(u))
+
+
+def _unmatched_merchant(ctx: Context, output: llm.FunctionCallOutput) -> str:
+    missed = ""
+    for item in ctx.items:
+        if item.type == "message" and item.role == "user":
+            missed = ""
+        elif item is output:
+            break
+        elif item.type == "function_call" and item.name == "get_transactions":
+            if merchant := json.loads(item.arguments or "{}").get("merchant"):
+                missed = f"I couldn't find anything from {merchant}, so here are your latest. "
+    return missed
+
+
+def _disputed_this_turn(ctx: Context, output: llm.FunctionCallOutput) -> str:
+    said = ""
+    for item in ctx.items:
+        if item.type == "message" and item.role == "user":
+            said = ""
+        elif item is output:
+            break
+        elif item.type == "function_call_output" and isinstance(outcome_of(item), DisputeOpened):
+            said = said_of(item) + " And the card: "
+    return said
 
 
 def _asks_which(outcome: AnyOutcome | None) -> bool:

@@ -6,10 +6,11 @@ ownership by the card tools."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
-from tools.outcomes import AmbiguousCard
+from tools.outcomes import AmbiguousCard, Refused
 
 from .offline_context import Context, outcome_of
 from .offline_nlu import Ask, Understanding, understand
@@ -84,6 +85,13 @@ def collect_credentials(ctx: Context) -> Credentials:
     """The customer number and PIN the caller has given since the last verification try,
     in any order and over any number of turns ("1003", then "2468")."""
     found = Credentials()
+    # After "don't match", the number already given is kept: "sorry, try 2222" is the PIN.
+    tried = ctx.last_outcome(("verify_identity",))
+    carried = None
+    if tried is not None and isinstance(tried[1], Refused):
+        if tried[1].reason == "credentials_mismatch":
+            args = json.loads(tried[0].arguments or "{}")
+            carried = found.customer_number = str(args.get("customer_number") or "") or None
     for text in ctx.user_messages_since_call("verify_identity"):
         u = understand(text)
         if u.ask is Ask.INJECTION:
@@ -102,6 +110,13 @@ def collect_credentials(ctx: Context) -> Credentials:
             found.customer_number = u.customer_number
         if u.pin:
             found.pin = u.pin
+        if u.bare_numbers and len(numbers) >= 2:  # a fresh pair
+            found.customer_number, found.pin = numbers[-2], numbers[-1]
+            continue
+        if u.bare_numbers and carried is not None and found.pin is None and len(numbers) == 1:
+            if numbers[0] != carried:  # the number itself again: they are starting over
+                found.pin = numbers[0]
+            continue
         if u.bare_numbers:
             for number in u.numbers:
                 if found.customer_number is None:

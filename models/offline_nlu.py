@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from .intents import INTENTS, classify
 from .offline_text import normalise
 
 
@@ -39,6 +40,7 @@ class Ask(StrEnum):
     REPEAT = "repeat"  # "say that again", "repeat that"
     ABOUT = "about"  # "are you a robot?", "who am I talking to"
     FORGOT_PIN = "forgot_pin"
+    OUT_OF_SCOPE = "out_of_scope"  # the intent table's honest "not here" (extras["topic"])
     UNKNOWN = "unknown"
 
 
@@ -143,7 +145,8 @@ _CLAIMS = (
 )
 _EVERYONE = (
     r"\b(?:(?:unlock|lock|show|list|read|dump|give me|tell me|export)\s+(?:me\s+)?"
-    r"(?:all|every(?:one's)?|other)\b.*\b(?:cards|accounts|customers|balances)|"
+    r"(?:all|every(?:one's)?|other)\b(?!\s+(?:of\s+)?(?:my|our)\b).*"
+    r"\b(?:cards|accounts|customers|balances)|"
     r"all (?:the )?customers|every customer|other customers?'?s?|another customer'?s|"
     r"someone else'?s|other people'?s|(?:dump|export) the \w+ (?:table|database))\b"
 )
@@ -439,7 +442,7 @@ _ACCOUNT_WORDS = (
 _FILLER = _rx(
     r"\b(?:yes|yeah|yep|ok(?:ay)?|sure|so|um+|uh+|er+|oh|it'?s|it is|that'?s|that is|my|"
     r"the|number|no\.|customer|client|member|account|id|is|and|then|here|you go|go|sorry|"
-    r"i mean|"
+    r"i mean|try|again|maybe|oops|how about|instead|"
     r"right|fine|thanks?|thank you|please|pin|code|passcode)\b|[^\w\s]"
 )
 _NEGATION = _rx(r"\b(?:don'?t|do not|not|never|stop|leave)\b")
@@ -454,7 +457,53 @@ def understand(text: str) -> Understanding:
     u.extras["text"] = t
     _slots(t, u)
     u.ask = _classify(t, u)
+    _weigh_with_table(t, u)
+    _self_correction(t, u)
     return u
+
+
+_CORRECTED = _rx(r"\b(?:no wait|wait,? no|no,? sorry|sorry,? i mean|i mean|i meant|make that|"
+                 r"or rather|no,? actually)\b")  # fmt: skip
+
+
+def _self_correction(t: str, u: Understanding) -> None:
+    """'Lock the debit card, no wait, the credit card': the card (or account) named after
+    the correction is the one meant; the request stays the one before it."""
+    found = list(_CORRECTED.finditer(t))
+    if not found or found[-1].start() == 0:
+        return
+    tail = Understanding(Ask.UNKNOWN)
+    _slots(t[found[-1].end() :], tail)
+    if tail.card_hint or tail.card_last_four:
+        u.card_hint, u.card_last_four = tail.card_hint, tail.card_last_four
+    if tail.account:
+        u.account = tail.account
+
+
+# The grammar above is sure of identity, yes/no, injections and card actions; for open
+# requests the intent table's classifier decides what it is not (out of scope) and fills in
+# what the grammar missed.
+_OVERRIDABLE = {Ask.UNKNOWN, Ask.BALANCE, Ask.TRANSACTIONS, Ask.GREETING}
+_ASK_OF = {
+    "balance": Ask.BALANCE, "transactions": Ask.TRANSACTIONS, "lock": Ask.LOCK,
+    "unlock": Ask.UNLOCK, "lost": Ask.LOST, "stolen": Ask.STOLEN, "suspicious": Ask.SUSPICIOUS,
+    "dispute": Ask.DISPUTE, "list_cards": Ask.LIST_CARDS, "human": Ask.HUMAN,
+    "goodbye": Ask.GOODBYE,
+}  # fmt: skip
+_SURE_OUT_OF_SCOPE = 0.9
+
+
+def _weigh_with_table(t: str, u: Understanding) -> None:
+    if u.ask not in _OVERRIDABLE or u.pin or u.customer_number:
+        return
+    guess = classify(t)
+    intent = INTENTS.get(guess.intent)
+    sure_out = guess.sure and guess.confidence >= _SURE_OUT_OF_SCOPE
+    if intent is not None and intent.answer and sure_out:
+        u.ask = Ask.OUT_OF_SCOPE
+        u.extras["topic"] = intent.name
+    elif u.ask is Ask.UNKNOWN and guess.sure and len(t.split()) >= 4:
+        u.ask = _ASK_OF.get(guess.intent, Ask.UNKNOWN)
 
 
 def _classify(t: str, u: Understanding) -> Ask:
@@ -637,10 +686,20 @@ _VERBS = {
 }  # fmt: skip
 
 
+_LEADING_RECENCY = _rx(r"^(?:(?:last|latest|recent|most recent|newest)\s+)+")
+# "did I spend anything on uber": one word after "on", never an account, card or time.
+_MERCHANT_ON = _rx(
+    r"\bon\s+(?!(?:my|the|a|an|it|that|this|checking|savings|credit|debit|card|account|"
+    r"today|yesterday|weekends?|sunday|saturday|monday|tuesday|wednesday|thursday|friday|"
+    r"hold|file|time|purpose)\b)([a-z][\w&'-]{1,30})(?=\s*(?:recently|lately|this|last|"
+    r"today|yesterday|\?|$|[.!,]))"
+)
+
+
 def _merchant(t: str) -> str | None:
-    for rx in (_MERCHANT_BEFORE, _MERCHANT_AT):
+    for rx in (_MERCHANT_BEFORE, _MERCHANT_AT, _MERCHANT_ON):
         for m in rx.finditer(t):
-            candidate = m.group(1).strip(" .'-")
+            candidate = _LEADING_RECENCY.sub("", m.group(1)).strip(" .'-")
             words = candidate.lower().split()
             if not words or candidate.lower() in _NOT_MERCHANTS or words[0] in _NOT_MERCHANTS:
                 continue

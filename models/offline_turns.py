@@ -8,6 +8,7 @@ from typing import Any
 
 from tools.outcomes import AmbiguousCard
 
+from .intents import INTENTS
 from .offline_cards import UNLOCK_OFFER, offered_unlock
 from .offline_charges import (
     NONE_OF_THEM,
@@ -56,6 +57,8 @@ def answer_user(ctx: Context, text: str) -> Reply:
         return _refuse(ctx, u)
     if u.ask is Ask.FORGOT_PIN:
         return forgot_pin(ctx)
+    if u.ask is Ask.OUT_OF_SCOPE:
+        return out_of_scope(ctx, u.extras.get("topic", ""))
     if (card_reply := _card_follow_up(ctx, u, text)) is not None:
         return card_reply
     if (charge_reply := _charge_follow_up(ctx, u, text)) is not None:
@@ -77,6 +80,21 @@ def answer_user(ctx: Context, text: str) -> Reply:
     if u.ask is Ask.NO:
         return _on_no(ctx)
     return route(ctx, u)
+
+
+def out_of_scope(ctx: Context, topic: str) -> Reply:
+    """Not something this desk (or any desk on this line) does: say so, offer a person."""
+    intent = INTENTS.get(topic)
+    cannot = intent.answer if intent is not None and intent.answer else "I can't do that here"
+    person = (
+        " I can connect you with a person who can help with that: would you like that?"
+        if ctx.has("transfer_to_human")
+        else " For that, please call the number on the back of your card."
+    )
+    return Reply(
+        text=f"Sorry, {cannot}: I can help with your balance, your transactions and your "
+        f"cards.{person}"
+    )
 
 
 def _listed_charge_follow_up(ctx: Context, u: Understanding) -> Reply | None:
@@ -113,14 +131,14 @@ def route(ctx: Context, u: Understanding) -> Reply:
                 "report_card_lost_or_stolen",
                 card_last_four=u.card_last_four,
                 kind=ask.value,
-                card_type=_card_type(u),
+                card_type=card_type(u),
             )
         return _transfer_towards(ctx, "card_security", f"card {ask.value}")
     if ask in (Ask.LOCK, Ask.UNLOCK):
         tool = f"{ask.value}_card"
         if ctx.has(tool):
             last_four = u.card_last_four or _suspect_card(ctx, u)
-            return call(tool, card_last_four=last_four, card_type=_card_type(u))
+            return call(tool, card_last_four=last_four, card_type=card_type(u))
         return _transfer_towards(ctx, "card_security", f"{ask.value} a card")
     if ask is Ask.LIST_CARDS:
         if ctx.has("list_cards"):
@@ -332,7 +350,7 @@ _CARD_TYPES = (
 )  # fmt: skip
 
 
-def _card_type(u: Understanding) -> str | None:
+def card_type(u: Understanding) -> str | None:
     """'My credit card', 'the amex': the card named by type (the tool matches it against
     the caller's cards), unless digits already say which one."""
     if u.card_last_four or u.card_hint not in _CARD_TYPES:

@@ -1,0 +1,104 @@
+"""The intent classifier generalises: a held-back split of paraphrases written for this test
+and never trained on, scored for intent accuracy (printed; at least 95%)."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.intents import INTENTS, TABLE, classify
+
+# Never add these to models/intents.py: they measure how the table generalises.
+HELD_OUT: list[tuple[str, str]] = [
+    ("how much cash is in my account right now", "balance"),
+    ("can you tell me what I've got in savings", "balance"),
+    ("what's the balance on my checking", "balance"),
+    ("how much do I still owe on the credit card", "balance"),
+    ("do I have enough funds to cover rent", "balance"),
+    ("what's left in my account", "balance"),
+    ("read me my latest transactions", "transactions"),
+    ("what have I bought recently", "transactions"),
+    ("show the last three charges on my card", "transactions"),
+    ("how much did I spend on groceries this week", "transactions"),
+    ("did netflix take a payment", "transactions"),
+    ("any purchases at costco", "transactions"),
+    ("list everything from yesterday", "transactions"),
+    ("put a lock on my visa", "lock"),
+    ("freeze the mastercard please", "lock"),
+    ("please lock all my cards", "lock"),
+    ("block my debit card for now", "lock"),
+    ("can you temporarily disable my card", "lock"),
+    ("unfreeze my card please", "unlock"),
+    ("I'd like my card unlocked", "unlock"),
+    ("switch my credit card back on", "unlock"),
+    ("take the lock off my debit card", "unlock"),
+    ("I've lost my wallet with my card", "lost"),
+    ("my debit card has gone missing", "lost"),
+    ("I can't find my visa", "lost"),
+    ("I dropped my card somewhere and can't find it", "lost"),
+    ("somebody stole my credit card", "stolen"),
+    ("my bag was stolen with my cards", "stolen"),
+    ("a thief took my card", "stolen"),
+    ("there's a charge I never made", "suspicious"),
+    ("I don't know what this payment is", "suspicious"),
+    ("someone is using my card", "suspicious"),
+    ("I didn't authorize that purchase", "suspicious"),
+    ("there's a strange transaction on my account", "suspicious"),
+    ("I'd like to dispute a transaction", "dispute"),
+    ("they charged me twice for the same thing", "dispute"),
+    ("I want a refund on that charge", "dispute"),
+    ("please raise a dispute for the amazon payment", "dispute"),
+    ("why was my card declined", "list_cards"),
+    ("is my visa still active", "list_cards"),
+    ("which of my cards are locked", "list_cards"),
+    ("my card isn't working at the shop", "list_cards"),
+    ("can I talk to a human please", "human"),
+    ("put me through to a real person", "human"),
+    ("I need to speak with an agent", "human"),
+    ("ok that's all, goodbye", "goodbye"),
+    ("no that's it thanks bye", "goodbye"),
+    ("I'm all done, thank you", "goodbye"),
+    ("I'm interested in a mortgage", "mortgage"),
+    ("how much can I borrow for a house", "mortgage"),
+    ("do you do car loans", "mortgage"),
+    ("I want to open a savings account", "open_account"),
+    ("can I get a new credit card", "open_account"),
+    ("how do I become a customer", "open_account"),
+    ("open a joint account for me and my wife", "open_account"),
+    ("send money to my brother", "move_money"),
+    ("transfer two hundred dollars into savings", "move_money"),
+    ("pay my electricity bill", "move_money"),
+    ("move some money between my accounts", "move_money"),
+    ("what are the branch hours today", "branch_hours"),
+    ("is the downtown branch open on saturday", "branch_hours"),
+    ("where's the closest atm", "branch_hours"),
+    ("what time do you close", "branch_hours"),
+    ("what's the weather going to be like", "other"),
+    ("can you recommend a good film", "other"),
+]
+
+
+def test_held_out_paraphrases_are_never_training_examples() -> None:
+    trained = {e.lower() for i in TABLE for e in i.examples}
+    assert not trained & {text.lower() for text, _ in HELD_OUT}
+    assert {intent for _, intent in HELD_OUT} == set(INTENTS)  # every intent is measured
+
+
+def test_held_out_intent_accuracy(capsys: pytest.CaptureFixture[str]) -> None:
+    wrong = [(t, want, classify(t).intent) for t, want in HELD_OUT if classify(t).intent != want]
+    accuracy = 1 - len(wrong) / len(HELD_OUT)
+    with capsys.disabled():
+        print(f"\nheld-out intent accuracy: {accuracy:.1%} ({len(HELD_OUT)} paraphrases)")
+    assert accuracy >= 0.95, wrong
+
+
+def test_low_confidence_asks_instead_of_guessing() -> None:
+    assert not classify("banana").sure
+    assert classify("what's the weather like").intent == "other"  # not banking: unknown
+    assert classify("I'd like to open a new savings account").intent == "open_account"
+    assert classify("what time does the branch close today").intent == "branch_hours"
+
+
+def test_every_intent_has_a_tool_or_an_honest_answer() -> None:
+    for intent in TABLE:
+        assert len(intent.examples) >= 5, intent.name
+        assert intent.tool or intent.answer or intent.name in ("goodbye", "other"), intent.name

@@ -1,0 +1,134 @@
+"""The failure classes of issue 17, each as typed by a real caller, graded on the replies,
+the tools called and the database afterwards."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.offline_driver import OfflineCall
+from tools.db import Database
+
+
+async def _status(db: Database, number: str, last_four: str) -> str:
+    customer = await db.customer_by_number(number)
+    return next(c.status for c in await db.cards(customer.id) if c.last_four == last_four)
+
+
+async def _cases(db: Database, number: str) -> list[str]:
+    customer = await db.customer_by_number(number)
+    return [c.kind for c in await db.cases(customer.id)]
+
+
+# -- confidently answering a different question ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("said", "honest"),
+    [
+        ("I'd like to open a new savings account", "can't open new accounts"),
+        ("what time does the branch close today", "branch"),
+        ("can I get a mortgage on a new house", "mortgages"),
+        ("transfer two hundred dollars from checking to my savings", "can't move money"),
+    ],
+)
+async def test_out_of_scope_is_said_honestly_with_a_person_offered(
+    db: Database, said: str, honest: str
+) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say(said)
+        assert honest in t.text and "connect you with a person" in t.text
+        assert not t.tools and "dollars" not in t.text  # no balance, no listing read instead
+        t = await call.say("yes please")
+        assert t.tools == ["transfer_to_human"] and "call you back" in t.text
+    assert await _cases(db, "1001") == ["callback"]
+
+
+async def test_a_typo_is_not_a_false_no_match(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("show me my transactons from last weak")
+        assert "No transactions match" not in t.text and "Uber" in t.text
+
+
+# -- over-eager refusals, cancels, self-corrections -------------------------------------------
+
+
+async def test_lock_all_my_cards_is_a_request_not_an_injection(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("please lock all my cards")
+        assert "can't" not in t.text and "lock the Visa debit card ending 4242" in t.text
+        t = await call.say("yes")
+        assert "4242 is now locked" in t.text and "lock the Mastercard" in t.text
+        t = await call.say("yes")
+        assert "5454 is now locked" in t.text
+    assert (await _status(db, "1001", "4242"), await _status(db, "1001", "5454")) == (
+        "locked",
+        "locked",
+    )
+
+
+async def test_a_cancel_naming_the_card_never_proposes_a_write(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        await call.say("lock my visa")
+        t = await call.say("no, cancel that, leave the visa alone")
+        assert "haven't changed" in t.text and "To confirm" not in t.text and not t.tools
+        t = await call.say("yes")  # nothing pending: a yes writes nothing
+    assert await _status(db, "1001", "4242") == "active"
+
+
+async def test_a_self_correction_replaces_the_card(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("lock the debit card, no wait, the credit card")
+        assert "lock the Mastercard credit card ending 5454" in t.text and "4242" not in t.text
+        await call.say("yes")
+    assert await _status(db, "1001", "5454") == "locked"
+    assert await _status(db, "1001", "4242") == "active"
+
+
+# -- merchants from natural phrasing ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("said", "merchant", "not_read"),
+    [
+        ("did I spend anything on uber", "Uber", "Whole Foods"),
+        ("when was my last netflix payment", "Netflix", "Uber"),
+    ],
+)
+async def test_merchant_from_natural_phrasing(
+    db: Database, said: str, merchant: str, not_read: str
+) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say(said)
+        assert merchant in t.text and not_read not in t.text
+
+
+# -- a second intent in the same sentence is queued, not dropped ---------------------------------
+
+
+async def test_lock_and_dispute_in_one_sentence_does_both(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("lock my visa and dispute the uber charge")
+        assert "case number" in t.text and "lock the Visa debit card ending 4242" in t.text
+        assert await _status(db, "1001", "4242") == "active"  # not before its own yes
+        t = await call.say("yes")
+        assert "now locked" in t.text
+    assert await _status(db, "1001", "4242") == "locked"
+    assert await _cases(db, "1001") == ["dispute"]
+
+
+# -- verification recovery --------------------------------------------------------------------
+
+
+async def test_after_a_wrong_pin_the_number_is_kept_and_try_is_a_pin(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        t = await call.say("customer 1001 pin 1111")
+        assert "don't match" in t.text
+        t = await call.say("sorry, try 1234")
+        assert "Alice" in t.text and call.state.principal is not None

@@ -65,7 +65,9 @@ def call_load(_server: AgentServer) -> float:
     return min(1.0, len(_server.active_jobs) / max(limit, 1))
 
 
-server = AgentServer(setup_fnc=prewarm, load_fnc=call_load)
+# Local mode loads Whisper, Piper and the VAD in prewarm: seconds on a busy CPU, more than
+# livekit's 10 s default allows there.
+server = AgentServer(setup_fnc=prewarm, load_fnc=call_load, initialize_process_timeout=60.0)
 
 
 @server.rtc_session(agent_name=AGENT_NAME)

@@ -35,7 +35,8 @@ class TurnLatency:
             self.stt_durations.append(metrics.duration)
 
     def summary(self, history: llm.ChatContext) -> dict[str, str]:
-        """`{name: "p50/max ms (n)"}` for every measure this call produced."""
+        """`{name: "p50/max s (n)"}` for every measure this call produced (seconds with
+        a decimal point: the log redaction masks any four-digit run)."""
         samples: dict[str, list[float]] = {"stt_duration": list(self.stt_durations)}
         for item in history.items:
             if not isinstance(item, llm.ChatMessage):
@@ -45,7 +46,7 @@ class TurnLatency:
                 if isinstance(value, int | float) and value >= 0:
                     samples.setdefault(name, []).append(float(value))
         return {
-            name: f"{statistics.median(v) * 1000:.0f}/{max(v) * 1000:.0f} ms ({len(v)})"
+            name: f"{statistics.median(v):.3f}/{max(v):.3f} s ({len(v)})"
             for name, v in samples.items()
             if v
         }

@@ -23,7 +23,7 @@ Runner = Callable[..., Coroutine[Any, Any, BenchResult]]
 
 
 def _benchmarks() -> dict[str, Runner]:
-    from . import concurrency, data_scale, handoff, session_start, tool_latency, transport
+    from . import concurrency, data_scale, handoff, session_start, tool_latency, transport, voice
 
     return {
         "handoff": handoff.run,
@@ -32,6 +32,7 @@ def _benchmarks() -> dict[str, Runner]:
         "data_scale": data_scale.run,
         "session_start": session_start.run,
         "transport": transport.run,
+        "voice": voice.run,
     }
 
 

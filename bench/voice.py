@@ -209,7 +209,7 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
     )
     cost.add(wall, cpu, per_minute, 60 / per_minute if per_minute else float("nan"))
     result.tables.append(cost)
-    result.notes += _dominant(parts)
+    result.notes += _dominant(parts, v.p50_ms)
     result.summary = (
         f"voice: voice-to-voice p50 {v.p50_ms:.0f} ms (max {v.max_ms:.0f}) vs text "
         f"p50 {t.p50_ms:.0f} ms; {per_minute:.1f} CPU s per minute of call "
@@ -227,24 +227,35 @@ def _p50(value: str | None) -> float:
     return float(value.split("/")[0]) * 1000
 
 
-def _dominant(parts: dict[str, str]) -> list[str]:
+def _dominant(parts: dict[str, str], voice_to_voice_ms: float) -> list[str]:
+    """Split the p50 voice-to-voice delay into its parts. livekit's end-of-utterance delay
+    already contains the transcript wait (a non-streaming STT answers only after the VAD
+    closed the utterance), so: VAD closing silence = transcription delay - STT duration."""
+    stt = _p50(parts.get("stt_duration"))
+    silence = max(0.0, _p50(parts.get("transcription_delay")) - stt)
+    endpointing = max(0.0, _p50(parts.get("eou_delay")) - _p50(parts.get("transcription_delay")))
     named = {
-        "end-of-utterance delay (VAD silence + endpointing)": _p50(parts.get("eou_delay")),
-        "STT (Whisper tiny.en on the CPU)": _p50(parts.get("stt_duration")),
+        "VAD closing silence (Silero end of speech)": silence,
+        "STT (Whisper tiny.en on the CPU, after the caller stopped)": stt,
+        "endpointing beyond the transcript": endpointing,
         "LLM time to first token (the offline model)": _p50(parts.get("llm_ttft")),
         "TTS time to first byte (Piper, first sentence)": _p50(parts.get("tts_ttfb")),
     }
+    rest = voice_to_voice_ms - sum(named.values())
+    split = "; ".join(f"{k} {v:.0f} ms" for k, v in named.items())
     top = max(named, key=lambda k: named[k])
     return [
-        f"dominant part at p50: {top} ({named[top]:.0f} ms).",
-        "The end-of-utterance delay is mostly policy, not compute: the VAD's closing silence "
-        "(Silero's min_silence_duration) plus livekit's min endpointing delay; a turn-detector "
-        "model or a shorter delay trades it against cutting callers off mid-sentence.",
-        "STT and TTS are CPU-bound and grow with the utterance / first sentence: a GPU "
-        "(faster-whisper device='cuda', Piper use_cuda) cuts each to tens of ms and frees the "
-        "CPU for more calls; a hosted streaming STT (Deepgram) overlaps recognition with "
-        "speech, so its cost after the caller stops is ~0, and a hosted TTS's first byte is "
-        "typically 100-300 ms over the network, with no local CPU.",
+        f"p50 split: {split}; the rest (audio through livekit-server both ways, frame "
+        f"buffering, scheduling) {rest:.0f} ms. Dominant: {top}.",
+        "STT and TTS are CPU-bound and scale with the utterance and the first sentence, and "
+        "on this shared 2-core box they also wait for other processes' CPU. A GPU "
+        "(faster-whisper device='cuda', Piper use_cuda) cuts each to tens of ms and frees "
+        "the CPU for more calls. A hosted streaming STT (Deepgram) recognises while the "
+        "caller speaks, so almost nothing is left to do after they stop, and its final "
+        "transcript can end the turn before the VAD's closing silence; a hosted TTS's first "
+        "byte is typically 100-300 ms over the network with no local CPU.",
         "The LLM part is ~0 here (the offline model is code); a hosted LLM adds its time to "
-        "first token (typically several hundred ms), which would then dominate.",
+        "first token (typically several hundred ms), which would then be a major part.",
+        "CPU: Whisper and Piper run only while a turn is being heard or spoken; the VAD runs "
+        "on every 10-30 ms frame of the call. Calls per core = 60 / CPU s per minute.",
     ]

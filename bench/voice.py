@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import tempfile
 import time
@@ -152,6 +153,7 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
     lines = LINES[:2] if smoke else LINES
     result = BenchResult("voice", "7. Voice to voice through the real LiveKit server (local mode)")
     audio = await _synthesise(lines)
+    load_before = os.getloadavg()[0]
     logs = Path(tempfile.mkdtemp(prefix="bench-voice-"))
     async with bench_database() as bdb:
         server = LiveKitServer(ensure_livekit_server(quiet=True), log_path=logs / "lk.log").start()
@@ -210,6 +212,11 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
     cost.add(wall, cpu, per_minute, 60 / per_minute if per_minute else float("nan"))
     result.tables.append(cost)
     result.notes += _dominant(parts, v.p50_ms)
+    result.notes.append(
+        f"machine load (1-min load average) {load_before:.1f} at the start and "
+        f"{os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores: every figure here "
+        "includes waiting for CPU that other processes held."
+    )
     result.summary = (
         f"voice: voice-to-voice p50 {v.p50_ms:.0f} ms (max {v.max_ms:.0f}) vs text "
         f"p50 {t.p50_ms:.0f} ms; {per_minute:.1f} CPU s per minute of call "

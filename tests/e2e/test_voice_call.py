@@ -152,6 +152,7 @@ async def test_barge_in_stops_the_agent_and_answers_the_new_words(
     await caller.until(
         lambda: caller.desk == "card_security" or None, 60, "no handoff to card security"
     )
-    answered = await caller.until_listening(since=barge_end, within=90)
-    reply = await _heard(local_speech, caller.audio_between(barge_end, answered))
+    handed = caller.desks[-1][0]  # the new desk speaks only after it took the call
+    answered = await caller.until_listening(since=handed, within=90)
+    reply = await _heard(local_speech, caller.audio_between(handed, answered))
     assert "5454" in reply.replace(" ", "") or "credit" in reply.lower(), reply

@@ -9,7 +9,7 @@ import {
   type CallCredentials,
   type CallTokenSource,
 } from './src/api/tokenClient';
-import { getTokenServiceUrl } from './src/config';
+import { getAgentJoinTimeoutMs, getTokenServiceUrl } from './src/config';
 import { CallScreen } from './src/screens/CallScreen';
 import { SignInScreen } from './src/screens/SignInScreen';
 import { colors } from './src/theme';
@@ -59,6 +59,7 @@ export default function App() {
             credentials={signedIn.call}
             onCallAgain={callAgain}
             onSignOut={signOut}
+            agentJoinTimeoutMs={getAgentJoinTimeoutMs()}
           />
         ) : (
           <SignInScreen

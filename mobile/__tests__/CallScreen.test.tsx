@@ -11,6 +11,7 @@ import { StyleSheet } from 'react-native';
 
 import { TokenServiceError } from '../src/api/tokenClient';
 import { AGENT_JOIN_TIMEOUT_MS } from '../src/call/callState';
+import { LATE_DESK_MS } from '../src/call/useTranscriptStreams';
 import { CallScreen } from '../src/screens/CallScreen';
 import { TOKEN } from './helpers/fakeFetch';
 import { createTestRoom, makeCredentials, type TestRoom } from './helpers/livekit';
@@ -337,11 +338,38 @@ describe('CallScreen in real conditions', () => {
     await renderConnected();
     t.addAgent({ 'lk.agent.state': 'listening', 'bank.specialist': 'greeter' });
     await t.sendTranscription({ from: 'agent-bank-desk', text: 'Hello.', segmentId: 'A1' });
+    await act(async () => new Promise((resolve) => setTimeout(resolve, LATE_DESK_MS + 100)));
     t.setAgentAttributes({ 'bank.specialist': 'balance' });
     await t.sendTranscription({ from: 'agent-bank-desk', text: 'Your balance is £5.', segmentId: 'A2' });
     const lines = screen.getAllByTestId('transcript-line-agent');
     expect(within(lines[0]!).getByTestId('transcript-speaker').props.children).toBe('Greeter');
     expect(within(lines[1]!).getByTestId('transcript-speaker').props.children).toBe('Balance');
+  });
+
+  it("gives the new desk its first line when the desk change arrives just after it", async () => {
+    // Seen against the real server: the line (data channel) beat the attribute (signalling).
+    await renderConnected();
+    t.addAgent({ 'lk.agent.state': 'listening', 'bank.specialist': 'balance' });
+    await t.sendTranscription({
+      from: 'agent-bank-desk',
+      text: 'To confirm: lock the card ending 5454?',
+      segmentId: 'A1',
+    });
+    t.setAgentAttributes({ 'bank.specialist': 'card_security' });
+    const line = screen.getByTestId('transcript-line-agent');
+    expect(within(line).getByTestId('transcript-speaker').props.children).toBe('Card security');
+  });
+
+  it('keeps the desk of a line the customer has already answered', async () => {
+    await renderConnected();
+    t.addAgent({ 'lk.agent.state': 'listening', 'bank.specialist': 'balance' });
+    await t.sendTranscription({ from: 'agent-bank-desk', text: 'Your balance is £5.', segmentId: 'A1' });
+    fireEvent.changeText(screen.getByLabelText('Message to the assistant'), 'lock my card');
+    fireEvent.press(screen.getByRole('button', { name: 'Send message' }));
+    await screen.findByTestId('transcript-line-customer');
+    t.setAgentAttributes({ 'bank.specialist': 'card_security' });
+    const line = screen.getByTestId('transcript-line-agent');
+    expect(within(line).getByTestId('transcript-speaker').props.children).toBe('Balance');
   });
 
   it('marks the last agent line final when the trailer says so', async () => {

@@ -1,5 +1,9 @@
 import { tokenEndpoint } from '../src/api/tokenClient';
-import { DEFAULT_TOKEN_SERVICE_URL, resolveTokenServiceUrl } from '../src/config';
+import {
+  DEFAULT_TOKEN_SERVICE_URL,
+  resolveAgentJoinTimeoutMs,
+  resolveTokenServiceUrl,
+} from '../src/config';
 
 describe('resolveTokenServiceUrl', () => {
   it('prefers EXPO_PUBLIC_TOKEN_SERVICE_URL over app config extra', () => {
@@ -25,5 +29,14 @@ describe('same-origin token service (web)', () => {
     const base = resolveTokenServiceUrl({ env: '/', extra: { tokenServiceUrl: 'http://x:1' } });
     expect(base).toBe('');
     expect(tokenEndpoint(base)).toBe('/api/token');
+  });
+});
+
+describe('agent join timeout', () => {
+  it('is 20 s unless EXPO_PUBLIC_AGENT_JOIN_TIMEOUT_MS gives a positive number', () => {
+    expect(resolveAgentJoinTimeoutMs(undefined)).toBe(20_000);
+    expect(resolveAgentJoinTimeoutMs('nonsense')).toBe(20_000);
+    expect(resolveAgentJoinTimeoutMs('-5')).toBe(20_000);
+    expect(resolveAgentJoinTimeoutMs('90000')).toBe(90_000);
   });
 });

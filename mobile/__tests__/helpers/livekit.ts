@@ -97,6 +97,8 @@ export function createTestRoom() {
         (agent as unknown as { _setAttributes(a: Record<string, string>): void })._setAttributes(
           next,
         );
+        // A connected Room re-emits it; this test Room never wired the participant up.
+        room.emit(RoomEvent.ParticipantAttributesChanged, changes, agent!);
       });
     },
     /**

@@ -1,8 +1,19 @@
-import type { Room, TextStreamReader } from 'livekit-client';
+import { RoomEvent, type Participant, type Room, type TextStreamReader } from 'livekit-client';
 import { useCallback, useEffect, useRef, useState } from 'react';
 
 import { specialistFromAttributes } from './specialist';
-import { FINAL_ATTRIBUTE, TRANSCRIPTION_TOPIC, type TranscriptStream } from './transcript';
+import {
+  FINAL_ATTRIBUTE,
+  TRANSCRIBED_TRACK_ATTRIBUTE,
+  TRANSCRIPTION_TOPIC,
+  type TranscriptStream,
+} from './transcript';
+
+/**
+ * A desk change this soon after an agent line started names that line's desk: the new desk's
+ * first words (data channel) can arrive before its `bank.specialist` update (signalling).
+ */
+export const LATE_DESK_MS = 500;
 
 export interface TranscriptStreams {
   streams: readonly TranscriptStream[];
@@ -20,6 +31,9 @@ export interface TranscriptStreams {
 export function useTranscriptStreams(room: Room): TranscriptStreams {
   const [streams, setStreams] = useState<TranscriptStream[]>([]);
   const typedCount = useRef(0);
+  // The newest agent line per agent identity, relabelled on a late desk change; forgotten
+  // once the customer speaks or types (a desk change after that answers the customer).
+  const latest = useRef(new Map<string, { id: string; openedAt: number }>());
 
   const upsert = useCallback((entry: TranscriptStream) => {
     setStreams((previous) => {
@@ -33,14 +47,32 @@ export function useTranscriptStreams(room: Room): TranscriptStreams {
 
   useEffect(() => {
     let active = true;
+    const relabelled = new Map<string, string>();
+    const onAttributes = (changed: Record<string, string>, participant: Participant) => {
+      const desk = specialistFromAttributes(changed);
+      const line = latest.current.get(participant.identity);
+      if (!desk || !line || Date.now() - line.openedAt > LATE_DESK_MS || !active) return;
+      relabelled.set(line.id, desk);
+      setStreams((previous) =>
+        previous.map((s) => (s.streamInfo.id === line.id ? { ...s, desk } : s)),
+      );
+    };
+    room.on(RoomEvent.ParticipantAttributesChanged, onAttributes);
     const handler = async (reader: TextStreamReader, participant: { identity: string }) => {
       const { id, timestamp } = reader.info;
-      const desk = specialistFromAttributes(
+      let desk = specialistFromAttributes(
         room.remoteParticipants.get(participant.identity)?.attributes,
       );
+      const fromCustomer =
+        participant.identity === room.localParticipant.identity ||
+        Boolean(reader.info.attributes?.[TRANSCRIBED_TRACK_ATTRIBUTE]);
+      if (fromCustomer) latest.current.clear();
+      else if (desk) latest.current.set(participant.identity, { id, openedAt: Date.now() });
       let text = '';
       const publish = () => {
         if (!active) return;
+        // A late desk change may have relabelled this line meanwhile: keep that label.
+        desk = relabelled.get(id) ?? desk;
         upsert({
           text,
           participantInfo: { identity: participant.identity },
@@ -61,6 +93,7 @@ export function useTranscriptStreams(room: Room): TranscriptStreams {
     room.registerTextStreamHandler(TRANSCRIPTION_TOPIC, handler);
     return () => {
       active = false;
+      room.off(RoomEvent.ParticipantAttributesChanged, onAttributes);
       room.unregisterTextStreamHandler(TRANSCRIPTION_TOPIC);
     };
   }, [room, upsert]);
@@ -68,6 +101,7 @@ export function useTranscriptStreams(room: Room): TranscriptStreams {
   const addTypedLine = useCallback(
     (identity: string, text: string) => {
       typedCount.current += 1;
+      latest.current.clear();
       upsert({
         text,
         participantInfo: { identity },

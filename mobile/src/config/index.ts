@@ -1,4 +1,5 @@
 import Constants from 'expo-constants';
+import { AGENT_JOIN_TIMEOUT_MS } from '../call/callState';
 
 export const DEFAULT_TOKEN_SERVICE_URL = 'http://localhost:8088';
 
@@ -35,4 +36,18 @@ export function getTokenServiceUrl(): string {
     env: process.env.EXPO_PUBLIC_TOKEN_SERVICE_URL,
     extra: (Constants.expoConfig?.extra as Record<string, unknown> | undefined) ?? null,
   });
+}
+
+/**
+ * How long a call waits for the agent before failing: LiveKit's starter uses about 20 s.
+ * EXPO_PUBLIC_AGENT_JOIN_TIMEOUT_MS raises it where agents start cold on slow machines
+ * (the browser test on a loaded CI box); anything not a positive number is ignored.
+ */
+export function resolveAgentJoinTimeoutMs(env: string | null | undefined): number {
+  const value = Number(env);
+  return Number.isFinite(value) && value > 0 ? value : AGENT_JOIN_TIMEOUT_MS;
+}
+
+export function getAgentJoinTimeoutMs(): number {
+  return resolveAgentJoinTimeoutMs(process.env.EXPO_PUBLIC_AGENT_JOIN_TIMEOUT_MS);
 }

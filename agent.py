@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
+import threading
 import types
 from typing import Any
 
@@ -107,6 +109,7 @@ async def entrypoint(ctx: JobContext) -> None:
 
     if ctx.is_fake_job():
         _show_opening_in_console(session, state)
+        session.on("close", _end_console)
     latency = TurnLatency()
     latency.watch_stt(models.stt)
     ctx.add_shutdown_callback(lambda: _report(ctx, session, state, latency))
@@ -182,6 +185,14 @@ def _show_opening_in_console(session: Any, state: SessionState) -> None:
             print(f"\n  \u25cf Agent\n    {item.text_content}\n", flush=True)
 
     session.on("conversation_item_added", _print_opening)
+
+
+def _end_console(_: Any) -> None:
+    """The console demo ends with its call ("goodbye" runs livekit's end_call, which closes
+    the session); livekit's console would otherwise wait for Ctrl+C, so press it for them."""
+    # A moment first: the console prints the goodbye after the session has closed.
+    # (a thread: the job's event loop is stopping by then)
+    threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT)).start()
 
 
 def _publisher(ctx: JobContext) -> Any:

@@ -71,8 +71,13 @@ RESUMED_LINE = (
 class BankAgent(Agent):
     agent_id: ClassVar[str]
 
-    def __init__(self, *, chat_ctx: llm.ChatContext | None = None) -> None:
-        tools = [make_transfer_tool(target) for target in sorted(EDGES.get(self.agent_id, ()))]
+    def __init__(
+        self, *, chat_ctx: llm.ChatContext | None = None, extra_tools: list[Any] | None = None
+    ) -> None:
+        tools: list[Any] = [
+            make_transfer_tool(target) for target in sorted(EDGES.get(self.agent_id, ()))
+        ]
+        tools += extra_tools or []
         extra: dict[str, Any] = {}
         if _voice_factory is not None:
             extra["tts"] = _voice_factory(self.agent_id)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from livekit.agents import RunContext, function_tool
+from livekit.agents import RunContext, function_tool, get_job_context, llm
+from livekit.agents.beta.tools import EndCallTool
 
 from handoffs import GREETER
 from shared_state import SessionState
@@ -33,6 +34,9 @@ GREETING_SIP_CANDIDATE = (
 
 class Greeter(BankAgent):
     agent_id = GREETER
+
+    def __init__(self, *, chat_ctx: llm.ChatContext | None = None) -> None:
+        super().__init__(chat_ctx=chat_ctx, extra_tools=_end_call_in_console())
 
     async def speak_opening(self) -> None:
         state = self.state
@@ -92,6 +96,16 @@ class Greeter(BankAgent):
                 # the refused transfer's reason says what that was, even turns later.
                 return await handoff(ctx, target, reason=_continuing(state, target))
         return render(Verified(first_name=customer.first_name))
+
+
+def _end_call_in_console() -> list[Any]:
+    """In the console demo the front desk can end the call after the goodbye (livekit's
+    own end_call tool: the session closes once the goodbye is spoken, and the console with
+    it). Calls in a real room end when the caller hangs up, as before."""
+    job = get_job_context(required=False)
+    if job is None or not job.is_fake_job():
+        return []
+    return [EndCallTool(delete_room=False, end_instructions="Say goodbye in one short line.")]
 
 
 def _continuing(state: SessionState, target: str) -> str:

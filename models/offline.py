@@ -57,6 +57,7 @@ from .offline_turns import (
 from .scripted import InstantStream, ToolCall
 
 OFFLINE_MODEL_NAME = "northwind-offline-banking-model"
+GOODBYE_LINE = "Glad I could help. Thank you for calling Northwind Bank. Goodbye!"
 
 
 class OfflineBankLLM(llm.LLM[Any]):
@@ -134,6 +135,8 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
         return retry or Reply(text=_spoken_error(ctx, name, outcome, text))
     if isinstance(outcome, Verified):
         return _after_verification(ctx, outcome)
+    if name == "end_call":
+        return Reply(text=GOODBYE_LINE)
     if isinstance(outcome, DisputeOpened) and (queued := _queued_lock(ctx)) is not None:
         return queued
     if isinstance(outcome, Transactions) and previous is not None:
@@ -434,7 +437,7 @@ def _greeter_returning(ctx: Context) -> Reply:
     if passed_on is not None and passed_on.ask in _ROUTABLE and ctx.tools and not finished:
         return route(ctx, passed_on)
     if (request is not None and request.ask is Ask.GOODBYE) or finished:
-        return Reply(text="Glad I could help. Thank you for calling Northwind Bank. Goodbye!")
+        return call("end_call") if ctx.has("end_call") else Reply(text=GOODBYE_LINE)
     return Reply(text="Sure. What else can I help you with today?")
 
 

@@ -181,6 +181,8 @@ def route(ctx: Context, u: Understanding) -> Reply:
     if ask is Ask.GOODBYE:
         if ctx.has("transfer_to_greeter"):
             return call("transfer_to_greeter", reason="caller is finished with this desk")
+        if ctx.has("end_call"):  # the console demo: the goodbye follows the tool, then it ends
+            return call("end_call")
         return Reply(text="Thank you for calling Northwind Bank. Goodbye, and take care!")
     if ask is Ask.THIRD_PARTY:
         own = "your own accounts" if ctx.is_verified() else "the account holder, once verified"

@@ -132,3 +132,20 @@ async def test_after_a_wrong_pin_the_number_is_kept_and_try_is_a_pin(db: Databas
         assert "don't match" in t.text
         t = await call.say("sorry, try 1234")
         assert "Alice" in t.text and call.state.principal is not None
+
+
+def test_goodbye_ends_the_call_where_the_desk_can() -> None:
+    """In the console demo the front desk has livekit's end_call: the goodbye calls it, and
+    its output is answered with the goodbye line (then livekit closes the session)."""
+    from livekit.agents import llm
+
+    from models.offline import GOODBYE_LINE, decide
+
+    ctx = llm.ChatContext.empty()
+    ctx.add_message(role="user", content="goodbye")
+    assert decide(ctx, {"end_call", "verify_identity"}).tool == "end_call"
+    assert decide(ctx, {"verify_identity"}).tool is None  # no such tool: just say goodbye
+    ctx.insert(llm.FunctionCall(call_id="c1", name="end_call", arguments="{}"))
+    ctx.insert(llm.FunctionCallOutput(call_id="c1", name="end_call", output="Say goodbye.",
+                                      is_error=False))  # fmt: skip
+    assert decide(ctx, {"end_call", "verify_identity"}).text == GOODBYE_LINE

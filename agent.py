@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import signal
 import sys
@@ -17,6 +18,7 @@ from typing import Any
 from livekit import rtc
 from livekit.agents import AgentServer, JobContext, JobProcess, cli, room_io
 from livekit.agents.types import NOT_GIVEN
+from livekit.agents.worker import ServerEnvOption
 
 from agents import AGENTS, Greeter, new_session
 from agents.base import configure_voices
@@ -69,7 +71,17 @@ def call_load(_server: AgentServer) -> float:
 
 # Local mode loads Whisper, Piper and the VAD in prewarm: seconds on a busy CPU, more than
 # livekit's 10 s default allows there.
-server = AgentServer(setup_fnc=prewarm, load_fnc=call_load, initialize_process_timeout=60.0)
+# One process kept warm even in dev mode (livekit's dev default is none): a cold job process
+# imports livekit and loads the speech models before it can greet, which on a busy machine
+# kept the first caller of `./dev stack` waiting half a minute for the agent to join.
+IDLE_PROCESSES = ServerEnvOption(dev_default=1, prod_default=math.ceil(os.cpu_count() or 1))
+
+server = AgentServer(
+    setup_fnc=prewarm,
+    load_fnc=call_load,
+    initialize_process_timeout=60.0,
+    num_idle_processes=IDLE_PROCESSES,
+)
 
 
 @server.rtc_session(agent_name=AGENT_NAME)

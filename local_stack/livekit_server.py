@@ -17,7 +17,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .processes import ManagedProcess, free_port, free_udp_port
+from .processes import ManagedProcess, ProcessExited, free_port, free_udp_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BIN_DIR = PROJECT_ROOT / ".bin"
@@ -26,6 +26,7 @@ BIN_DIR = PROJECT_ROOT / ".bin"
 LIVEKIT_SERVER_VERSION = "v1.13.5"
 LIVEKIT_SERVER_MODULE = "github.com/livekit/livekit-server/cmd/server"
 DEV_API_KEY = "devkey"
+PORT_ATTEMPTS = 3
 DEV_API_SECRET = "secret"  # the well-known `livekit-server --dev` pair
 
 
@@ -178,9 +179,23 @@ class LiveKitServer:
         ]
 
     def start(self, *, timeout: float = 90.0) -> LiveKitServer:
-        self.port = self.port or free_port()
-        self.rtc_tcp_port = self.rtc_tcp_port or free_port()
-        self.rtc_udp_port = self.rtc_udp_port or free_udp_port()
+        # Ports are picked free, then bound by the server a moment later; on a busy machine
+        # another process can take one in between. Picked ports get fresh ones and a retry.
+        chosen = (self.port, self.rtc_tcp_port, self.rtc_udp_port)
+        for attempt in range(PORT_ATTEMPTS):
+            self.port = chosen[0] or free_port()
+            self.rtc_tcp_port = chosen[1] or free_port()
+            self.rtc_udp_port = chosen[2] or free_udp_port()
+            try:
+                self._launch(timeout)
+                return self
+            except ProcessExited as exc:
+                self.stop()
+                if "address already in use" not in str(exc) or attempt == PORT_ATTEMPTS - 1:
+                    raise
+        return self
+
+    def _launch(self, timeout: float) -> None:
         self._workdir = tempfile.TemporaryDirectory(prefix="livekit-server-")
         config = Path(self._workdir.name) / "livekit.yaml"
         config.write_text(self.config())
@@ -189,7 +204,6 @@ class LiveKitServer:
             "livekit-server", [str(self.binary), "--config", str(config)], log_path=log_path
         ).start()
         self._wait_ready(timeout)
-        return self
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -22,15 +22,16 @@ from livekit.agents.worker import ServerEnvOption
 
 from agents import AGENTS, Greeter, new_session
 from agents.base import configure_voices
-from agents.keypad import verify_keyed_pin
+from agents.keypad import confirm_by_keypad, verify_keyed_pin
 from agents.latency import TurnLatency
+from agents.resume import resume_for
 from agents.verification import bind_principal
 from handoffs import CallbackEscalation, SipTransferEscalation
 from models import ConfigError, Models, build_models, choose_mode
 from models.local_models import check_local_models, load_local_speech, register_download_plugin
 from shared_state import Assurance, CallerHints, SessionState
 from telephony.channel import CallerInfo, detect_channel
-from telephony.dtmf import DtmfPinCollector
+from telephony.dtmf import DtmfPinCollector, key_of
 from token_service.redispatch import REDISPATCH_METADATA
 from tools.db import Database, NotFound, database_url
 
@@ -130,6 +131,14 @@ async def entrypoint(ctx: JobContext) -> None:
 
     if caller.channel == "sip" and state.caller.candidate_customer_id and not state.is_verified:
         _watch_keypad(ctx, session, state, caller)
+    if caller.channel == "sip":
+        # Keypad 1 / 2 answers a card write's read-back (the PIN collector runs only before
+        # verification, and no write is pending then).
+        def _on_key(event: Any) -> None:
+            if (key := key_of(event, caller.participant_identity)) is not None:
+                confirm_by_keypad(session, state, key)
+
+        ctx.room.on("sip_dtmf_received", _on_key)
 
 
 def _room_options(models: Models, caller: CallerInfo) -> room_io.RoomOptions:
@@ -152,14 +161,13 @@ async def _first_caller(ctx: JobContext) -> rtc.RemoteParticipant:
 async def _build_state(ctx: JobContext, db: Database, caller: CallerInfo) -> SessionState:
     room = ctx.room.name if not ctx.is_fake_job() else None
     if room is not None:
-        saved = await db.load_checkpoint(room)
-        if saved is not None:
-            # A restarted worker picks the call up where it was: same desk, same principal.
-            state = SessionState.from_checkpoint(saved, db=db)
-            state.greeted = True
-            state.resumed = True
-            logger.info("resumed call from checkpoint", extra={"agent": state.current_agent})
-            return state
+        # A restarted worker picks the call up where it was (same desk, same principal), but
+        # only for the caller who created the checkpoint; anyone else starts fresh.
+        resumed = await resume_for(db, room, caller)
+        if resumed is not None:
+            resumed.resumed = True
+            logger.info("resumed call from checkpoint", extra={"agent": resumed.current_agent})
+            return resumed
     state = SessionState(
         db=db,
         channel=caller.channel,

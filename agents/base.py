@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from functools import cache
 from typing import Any, ClassVar, NoReturn
 
@@ -137,7 +137,11 @@ class BankAgent(Agent):
         Every context a model is sent is scrubbed of the call's PINs here, whatever path
         built it (agents/redaction.py)."""
         state = self.state
-        await audit_settled(state)
+        if not await audit_durable(state):
+            # The database cannot take the audit yet: nothing of this desk's own (no model
+            # call, no tool) until it can; the caller hears one fixed line, the next turn
+            # tries again.
+            return _only(AUDIT_NOT_DURABLE)
         scrub_for_model(state.pins, chat_ctx, checks_pins=checks_pins(self))
         return Agent.default.llm_node(self, chat_ctx, tools, model_settings)
 
@@ -279,6 +283,28 @@ async def flush_background() -> None:
 async def audit_settled(state: SessionState) -> None:
     if state.audit is not None:
         await state.audit.settled()
+
+
+AUDIT_NOT_DURABLE = (
+    "I'm sorry, I'm having technical trouble on my side, so I can't go on just yet. "
+    "Nothing on your accounts has changed. Please say that again in a moment."
+)
+
+
+async def _only(text: str) -> AsyncIterator[str]:
+    yield text
+
+
+async def audit_durable(state: SessionState) -> bool:
+    """Every audit row of this session so far is written (after the writes in flight, and
+    one more attempt, with the database's own bounded retries, for rows a failed write left
+    behind)."""
+    if state.audit is None:
+        return True
+    await state.audit.settled()
+    if state.audit.pending:
+        await state.audit.flush()
+    return state.audit.pending == 0
 
 
 @cache

@@ -17,6 +17,7 @@ from tools.outcomes import (
     CardUnchanged,
     CardView,
     ChargeNotFound,
+    DisputeNeedsConfirmation,
     DisputeOpened,
     NeedsConfirmation,
     Refused,
@@ -24,6 +25,7 @@ from tools.outcomes import (
 )
 
 from .base import BankAgent, audit_refusal, refuse_unknown_transaction, require_principal
+from .consent import Consent, Target, consent_for
 from .render import card_view, fail, render, txn_view
 
 Action = Literal["lock", "unlock", "lost", "stolen"]
@@ -109,13 +111,17 @@ class CardSecurityAgent(BankAgent):
         transaction_ref: int | None = None,
         merchant: str | None = None,
         reason: str = "caller does not recognise the charge",
+        confirm: bool = False,
     ) -> str:
-        """Open a dispute for a charge the caller does not recognise.
+        """Open a dispute for a charge the caller does not recognise. Unless the caller
+        asked for the dispute in their own words, it reads the charge back first; call
+        again with confirm=true only after the caller says yes.
 
         Args:
             transaction_ref: the transaction's reference number (from the brief or a listing)
             merchant: the merchant name, if the reference is not known
             reason: the caller's reason, in a few words
+            confirm: true only once the caller has confirmed the read-back
         """
         state = ctx.userdata
         principal = require_principal(ctx, action="dispute_transaction")
@@ -143,6 +149,11 @@ class CardSecurityAgent(BankAgent):
                 raise fail(ChargeNotFound())
             if txn.amount_cents >= 0:
                 raise fail(Refused(reason="not_a_charge"))
+            if consent_for(state, Target(action="dispute", merchant=txn.merchant)) is None:
+                # No yes of the caller's own to this charge's dispute: read it back first.
+                if confirm:
+                    audit_refusal(state, kind="unconfirmed_dispute", detail=str(txn.id))
+                return render(DisputeNeedsConfirmation(txn=txn_view(txn)))
             card = await db.card_for_account(principal.customer_id, txn.account_id)
             case = await db.open_case(
                 principal.customer_id,
@@ -274,12 +285,25 @@ async def _card_action(
     if card.status in ("lost", "stolen") and action in ("lock", "unlock"):
         return render(CardUnchanged(action=action, why="blocked", card=card_view(card)))
     pending = state.pending_confirmation
+    about = Target(
+        action=action,
+        card_last_four=card.last_four,
+        card_words=frozenset({card.network.lower(), card.kind.lower()}),
+    )
+    consent = consent_for(state, about)
     confirmed = (
         confirm
         and pending is not None
         and pending.action == action
         and pending.card_id == card.id
-        and pending.asked_on_turn == state.user_turns - 1  # the caller's very next turn
+        and (
+            consent is Consent.KEYPAD  # the caller pressed 1 after this read-back
+            or (
+                pending.asked_on_turn == state.user_turns - 1  # the caller's very next turn
+                # ... and what they said on it: their own yes to this read-back, in code.
+                and consent is not None
+            )
+        )
     )
     if not confirmed:
         if confirm:
@@ -293,6 +317,7 @@ async def _card_action(
         return render(NeedsConfirmation(action=action, card=card_view(card)))
     assert pending is not None
     state.pending_confirmation = None
+    state.keypad_consent = None
     db = state.db
     assert db is not None
     key = f"{state.session_id}:{action}:{card.id}:{pending.asked_on_turn}"

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 
 from livekit.agents import AgentSession
+from livekit.agents.voice.speech_handle import SpeechHandle
 
 from handoffs import carried_context, decide_handoff, save_checkpoint
 from shared_state import Assurance, HandoffBrief, Intent, SessionState
 
 from .base import build_agent
+from .consent import keypad_key
 from .verification import VerificationRefused, verify_customer
 
 logger = logging.getLogger("bank.keypad")
@@ -68,3 +70,28 @@ async def verify_keyed_pin(
         tool_choice="none",
     )
     return True
+
+
+def confirm_by_keypad(
+    session: AgentSession[SessionState], state: SessionState, key: str
+) -> SpeechHandle | None:
+    """The SIP keypad as a second way to answer a card write's read-back: `1` is the
+    caller's yes (recorded in code, so the write may run on it without spoken words), `2`
+    is no. Any other key, or no read-back pending, is not an answer: None. Returns the
+    reply it started."""
+    pending = state.pending_confirmation
+    if pending is None or not state.is_verified or key not in ("1", "2"):
+        return None
+    if key == "2":
+        state.pending_confirmation = None
+        return session.generate_reply(
+            instructions="The caller pressed 2 on their keypad: they do not confirm. Say that "
+            "nothing was changed and ask what else you can do.",
+            tool_choice="none",
+        )
+    state.keypad_consent = keypad_key(pending.action, pending.card_last_four)
+    return session.generate_reply(
+        instructions="The caller pressed 1 on their keypad to confirm the read-back: call the "
+        f"same card tool again for the card ending {pending.card_last_four} with confirm=true.",
+        tool_choice="auto",
+    )

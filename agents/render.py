@@ -22,6 +22,7 @@ from tools.outcomes import (
     CardUnchanged,
     CardView,
     ChargeNotFound,
+    DisputeNeedsConfirmation,
     DisputeOpened,
     Escalated,
     NeedsConfirmation,
@@ -188,6 +189,12 @@ def say(outcome: AnyOutcome) -> str:  # noqa: C901 - one flat case per outcome
             return f"Done: your {card_name(card)} {_DONE[action]}.{note}"
         case CardUnchanged():
             return _unchanged(outcome)
+        case DisputeNeedsConfirmation(txn=txn):
+            return (
+                f"To confirm: open a dispute for the {speak_cents(abs(txn.amount_cents))} "
+                f"charge at {txn.merchant} {spoken_date(txn.on)}? "
+                "Please say yes to confirm, or no to cancel."
+            )
         case DisputeOpened(txn=txn, case_id=case_id, created=created):
             what = (
                 f"the {speak_cents(abs(txn.amount_cents))} charge at {txn.merchant} "

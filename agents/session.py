@@ -11,6 +11,7 @@ from typing import Any
 from livekit.agents import AgentSession, APIError, llm
 from livekit.agents.voice.agent_session import SessionConnectOptions
 from livekit.agents.voice.events import (
+    CloseReason,
     ConversationItemAddedEvent,
     ErrorEvent,
     FunctionToolsExecutedEvent,
@@ -22,6 +23,7 @@ from tools.log_redaction import install_log_redaction
 
 from .base import audit_refusal
 from .redaction import checks_pins, learn_pin_from_call, scrub_contexts, scrub_item, scrub_items
+from .resume import forget_call
 
 logger = logging.getLogger("bank.session")
 
@@ -80,8 +82,12 @@ def attach_guards(session: AgentSession[SessionState], state: SessionState) -> N
             scrub_item(state.pins, item)
         if isinstance(item, llm.ChatMessage) and item.role == "user":
             state.user_turns += 1
+            # What this turn said, and the question it answered: consent is judged on these.
             state.caller_words = (item.text_content or "")[:500]
+            state.heard_before = state.last_heard
+            state.keypad_consent = None
         elif isinstance(item, llm.ChatMessage) and item.role == "assistant":
+            state.last_heard = (item.text_content or "")[:500]
             if item.text_content not in (APOLOGY, APOLOGY_REPEATED):
                 failures["consecutive"] = 0
 
@@ -113,11 +119,17 @@ def attach_guards(session: AgentSession[SessionState], state: SessionState) -> N
                 _on_unknown_tool(session, state, call.name)
 
     @session.on("close")
-    def _on_close(_: Any) -> None:
+    def _on_close(ev: Any) -> None:
         if state.audit is not None and state.audit.pending:
             task = asyncio.get_running_loop().create_task(state.audit.flush())
             _SESSION_TASKS.add(task)
             task.add_done_callback(_SESSION_TASKS.discard)
+        if getattr(ev, "reason", None) in CALL_ENDED:
+            # The caller hung up: the checkpoint ends with the call (after any audit write
+            # still pending, which would upsert it again).
+            ended = asyncio.get_running_loop().create_task(_end_call(state))
+            _SESSION_TASKS.add(ended)
+            ended.add_done_callback(_SESSION_TASKS.discard)
 
 
 def _lost_realtime_reply(error: object) -> bool:
@@ -156,6 +168,17 @@ def _on_unknown_tool(session: AgentSession[SessionState], state: SessionState, n
         task.add_done_callback(_SESSION_TASKS.discard)
     else:
         audit_refusal(state, kind="tool_not_available", detail=f"{current}:{name[:60]}")
+
+
+# The caller left: the call is over. A job shutdown (a worker restarting) is not: the
+# checkpoint is what lets the next worker resume the call.
+CALL_ENDED = frozenset({CloseReason.PARTICIPANT_DISCONNECTED})
+
+
+async def _end_call(state: SessionState) -> None:
+    if state.audit is not None:
+        await state.audit.flush()
+    await forget_call(state)
 
 
 async def drain_session_tasks() -> None:

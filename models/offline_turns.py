@@ -528,7 +528,7 @@ def _on_yes(ctx: Context) -> Reply:
     if ALSO_BALANCE.lower() in last:
         return route(ctx, _also_request(ctx, Ask.BALANCE))
     if CONFIRM_QUESTION.lower() in last:
-        found = ctx.last_call(CARD_WRITES)
+        found = ctx.last_call((*CARD_WRITES, "dispute_transaction"))
         if found is not None:
             previous, _ = found
             args = json.loads(previous.arguments or "{}")
@@ -550,6 +550,8 @@ def _on_yes(ctx: Context) -> Reply:
 
 def _on_no(ctx: Context) -> Reply:
     last = last_assistant(ctx).lower()
+    if CONFIRM_QUESTION.lower() in last and "open a dispute for" in last:
+        return Reply(text=f"Okay, I won't open a dispute. {ANYTHING_ELSE}")
     if CONFIRM_QUESTION.lower() in last or "last four digits" in last:
         merchant = suspect_merchant(ctx)
         if (

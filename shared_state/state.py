@@ -162,6 +162,11 @@ class SessionState:
     # The caller's words on their latest turn (PIN-scrubbed, never checkpointed): a write is
     # confirmed only by what the caller said, judged in code (agents.consent).
     caller_words: str = ""
+    # What the desk said last, and what it had said before the caller's latest turn (the
+    # question that turn answered); a keypad yes to the pending read-back (agents.consent).
+    last_heard: str = ""
+    heard_before: str = ""
+    keypad_consent: str | None = None
     _principal: Principal | None = None
 
     # -- identity ---------------------------------------------------------------------------
@@ -250,8 +255,10 @@ def now_iso() -> str:
 
 
 _HANDLES = frozenset(
-    {"db", "audit", "escalation", "on_agent_changed", "handoff_claim", "resumed", "pins",
-     "caller_words"}
+    {
+        "db", "audit", "escalation", "on_agent_changed", "handoff_claim", "resumed", "pins",
+        "caller_words", "last_heard", "heard_before", "keypad_consent",
+    }
 )  # fmt: skip
 
 

@@ -102,3 +102,12 @@ def _key_of(event: Any) -> str | None:
         return digit
     code = getattr(event, "code", None)
     return _CODE_TO_KEY.get(code) if isinstance(code, int) else None
+
+
+def key_of(event: Any, participant_identity: str | None = None) -> str | None:
+    """The key of one DTMF event, if it came from `participant_identity` (when given)."""
+    if participant_identity is not None:
+        participant = getattr(event, "participant", None)
+        if getattr(participant, "identity", None) != participant_identity:
+            return None
+    return _key_of(event)

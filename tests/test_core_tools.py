@@ -164,7 +164,9 @@ async def test_lock_needs_read_back_then_writes_once(db: Database) -> None:
 
         out = _out(
             await d.say(
-                "lock my debit card", ToolCall("lock_card", {"card_last_four": "4242"}), "Confirm?"
+                "lock my debit card",
+                ToolCall("lock_card", {"card_last_four": "4242"}),
+                "To confirm: lock the Visa debit card ending 4242?",  # the caller hears it
             )
         )
         assert not out.is_error and said(out).startswith(
@@ -209,7 +211,7 @@ async def test_lock_needs_read_back_then_writes_once(db: Database) -> None:
         # and unlock: read-back, confirm, one more event
         out = _out(
             await d.say(
-                "unlock it", ToolCall("unlock_card", {"card_last_four": "4242"}), "Confirm?"
+                "unlock it", ToolCall("unlock_card", {"card_last_four": "4242"}), "Unlock 4242?"
             )
         )
         assert said(out).startswith("To confirm: unlock")
@@ -287,7 +289,9 @@ async def test_unlock_an_already_locked_card(db: Database) -> None:
         cid = await _at(d, "card_security", "1003")  # Chloe: amex 3737 locked
         amex = await _card(db, cid, "3737")
         assert amex.status == "locked"
-        await d.say("unlock my amex", ToolCall("unlock_card"), "Confirm?")  # the one locked card
+        await d.say(  # the one locked card, read back to the caller
+            "unlock my amex", ToolCall("unlock_card"), "Unlock the Amex ending 3737?"
+        )
         assert d.state.pending_confirmation is not None
         assert d.state.pending_confirmation.card_last_four == "3737"
         await d.say("yes", ToolCall("unlock_card", {"confirm": True}), "Done.")
@@ -352,7 +356,7 @@ async def test_suspicious_charge_brief_and_dispute(db: Database) -> None:
         assert f"case number is {case.id}" in said(out) and "Uber" in said(out)
 
         # disputing again does not open a second case
-        out = _out(await d.say("did it work?", ToolCall("dispute_transaction"), "Yes."))
+        out = _out(await d.say("dispute it again", ToolCall("dispute_transaction"), "Yes."))
         assert "already an open dispute" in said(out)
         assert len(await db.cases(cid)) == 1
 

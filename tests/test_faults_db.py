@@ -158,7 +158,7 @@ async def test_lock_card_confirmed_while_db_flaps_writes_exactly_once(
         [
             "Card security here.",
             ToolCall("lock_card", {"card_last_four": "4242"}),
-            "Shall I lock it?",
+            "Lock the card ending 4242?",
             flap,  # the caller says yes; the DB goes down and comes back during the write
             "Done.",
             # a confused model re-sends the same confirmed call on the next turn
@@ -298,7 +298,7 @@ async def test_slow_query_on_a_locked_row_is_database_unavailable(dsn: str) -> N
                 [
                     "Card security.",
                     ToolCall("lock_card", {"card_last_four": "4242"}),
-                    "Shall I?",
+                    "Lock the card ending 4242?",
                     ToolCall("lock_card", {"card_last_four": "4242", "confirm": True}),
                     lambda ctx: _last_output(ctx),
                 ]
@@ -321,6 +321,7 @@ async def test_handoff_audit_row_survives_a_db_outage(server: EmbeddedPostgres, 
     """A handoff made while the DB is down still happens; its audit row is kept in memory and
     written with the next one once the DB is back: no audit row is lost."""
     from agents import Greeter
+    from agents.base import AUDIT_NOT_DURABLE
 
     db = await Database.connect(dsn, retry_budget_s=0.3)
     try:
@@ -331,12 +332,18 @@ async def test_handoff_audit_row_survives_a_db_outage(server: EmbeddedPostgres, 
             await session.start(Greeter())
             server.stop()
             try:
-                model.push(ToolCall("transfer_to_balance", {"reason": "balance"}), "Balance desk.")
-                await asyncio.wait_for(session.run(user_input="my balance"), 10)
+                model.push(ToolCall("transfer_to_balance", {"reason": "balance"}))
+                calls = len(model.calls)
+                outage = await asyncio.wait_for(session.run(user_input="my balance"), 20)
             finally:
                 server.start()
             assert type(session.current_agent) is BalanceAgent
             assert state.audit is not None and state.audit.pending == 1
+            # The new desk never spoke for itself before its handoff was on record: its
+            # model was not called, the caller heard the one fixed line (issue 12).
+            assert len(model.calls) == calls + 1
+            said = [e.item.text_content for e in outage.events if e.type == "message"]
+            assert said == [AUDIT_NOT_DURABLE]
             model.push(ToolCall("transfer_to_greeter", {"reason": "done"}), "Front desk.")
             await session.run(user_input="something else")
         await settle()

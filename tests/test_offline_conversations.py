@@ -735,6 +735,9 @@ async def test_dispute_a_charge_then_merchant_and_no_thats_all_closes(db: Databa
         assert "Which one would you like to dispute" in t.text and "Amazon" in t.text
         assert not any(x == "dispute_transaction" for x in t.tools)
         t = await call.say("the amazon one")
+        # Naming the charge is no yes: the dispute is read back (issue 12).
+        assert "To confirm: open a dispute" in t.text and "Amazon" in t.text
+        t = await call.say("yes")
         assert "Amazon" in t.text and "case number" in t.text
         t = await call.say("no that's all")
         assert "Goodbye" in t.text

@@ -282,7 +282,9 @@ async def test_after_more_the_second_one_is_of_those_just_read(db: Database) -> 
         t = await call.say("dispute the second one")  # Acme Corp Payroll: money in
         assert t.agent == "transactions" and "not a charge" in t.text and "Acme" in t.text
         t = await call.say("the first one")
-        assert t.agent == "card_security" and "Amazon" in t.text and "case number" in t.text
+        assert t.agent == "card_security" and "To confirm: open a dispute" in t.text
+        t = await call.say("yes")  # the caller's own yes opens it (issue 12)
+        assert "Amazon" in t.text and "case number" in t.text
     assert await _cases(db, "1001") == ["dispute"]
 
 

@@ -115,6 +115,13 @@ class DisputeOpened(_Frozen):
     created: bool = True
 
 
+class DisputeNeedsConfirmation(_Frozen):
+    """A dispute read back: it opens only on the caller's own yes (agents/consent.py)."""
+
+    type: Literal["dispute_needs_confirmation"] = "dispute_needs_confirmation"
+    txn: TxnView
+
+
 class ChargeNotFound(_Frozen):
     type: Literal["charge_not_found"] = "charge_not_found"
     merchant: str | None = None
@@ -161,7 +168,7 @@ class Unavailable(_Frozen):
 AnyOutcome = (
     Verified | Balance | NoSuchAccount | Transactions | Cards | NeedsConfirmation
     | AmbiguousCard | CardChanged | CardUnchanged | DisputeOpened | ChargeNotFound
-    | Escalated | Refused | Unavailable
+    | Escalated | Refused | Unavailable | DisputeNeedsConfirmation
 )  # fmt: skip
 Outcome = Annotated[AnyOutcome, Field(discriminator="type")]
 

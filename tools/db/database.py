@@ -719,13 +719,24 @@ class Database:
             )
         )
 
-    async def load_checkpoint(self, room_name: str) -> dict[str, Any] | None:
+    async def load_checkpoint(
+        self, room_name: str, *, max_age: timedelta | None = None
+    ) -> dict[str, Any] | None:
+        """The room's checkpoint, if any (and, with `max_age`, only if written since)."""
         raw = await self._run(
             lambda c: c.fetchval(
-                "SELECT state FROM session_checkpoints WHERE room_name = $1", room_name
+                "SELECT state FROM session_checkpoints WHERE room_name = $1"
+                " AND ($2::interval IS NULL OR updated_at > now() - $2::interval)",
+                room_name,
+                max_age,
             )
         )
         return json.loads(raw) if raw is not None else None
+
+    async def delete_checkpoint(self, room_name: str) -> None:
+        await self._run(
+            lambda c: c.execute("DELETE FROM session_checkpoints WHERE room_name = $1", room_name)
+        )
 
 
 async def _on_release(conn: asyncpg.Connection) -> None:

@@ -1,0 +1,140 @@
+"""The caller's own consent to an irreversible write, judged in code from what the caller
+said (and what they had just heard), never from the model's say-so (`confirm=true`).
+
+A write runs only when, on the caller's turn that asks for it:
+* the caller's words are a plain yes: an affirmative word, and no refusal or hesitation
+  ("no", "wait", "hold on", "not sure", a question), no other card (other last-four
+  digits, another card type) and no other action ("unlock" when locking);
+* and the question they answered, the desk's last words before their turn, named this
+  action and this target (the card's last four, or the charge's merchant), so a yes to
+  something else ("want a new statement?") confirms nothing.
+A dispute may also be asked for outright in the caller's words ("dispute the Uber charge",
+"no, just dispute it"), with "dispute" not negated.
+
+Another channel can confirm instead of words: `KeypadConsent` (SIP keypad, `1` = yes) and
+`Consent.APP` is reserved for a signed confirmation from the app (not wired yet)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+from shared_state import SessionState
+
+
+class Consent(StrEnum):
+    WORDS = "words"  # the caller said yes to the question that named this write
+    REQUEST = "request"  # the caller asked for this dispute outright
+    KEYPAD = "keypad"  # the caller pressed 1 after the read-back (SIP)
+    APP = "app"  # a signed confirmation from the app (design only)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the write is about, as the caller would name it."""
+
+    action: str  # lock | unlock | lost | stolen | dispute
+    card_last_four: str | None = None
+    card_words: frozenset[str] = frozenset()  # e.g. {"visa", "debit"}
+    merchant: str | None = None
+
+
+_YES = re.compile(
+    r"\b(?:yes|yeah|yep|yup|yea|ya|sure|ok|okay|alright|all right|correct|confirm(?:ed)?|"
+    r"go ahead|do it|please do|that'?s right|right|absolutely|definitely|affirmative|"
+    r"of course|sounds good|please|i do|i confirm)\b"
+)
+_NOT_YES = re.compile(
+    r"\?|\b(?:no|nope|nah|not|don'?t|do not|never|stop|cancel|wait|hold|hang on|actually|"
+    r"but|hmm+|um+|uh+|er+m?|maybe|perhaps|unsure|think|later|instead|mistake|wrong)\b"
+)
+_CARD_TYPES = frozenset({"visa", "mastercard", "amex", "discover", "debit", "credit"})
+_ACTION_WORDS: dict[str, frozenset[str]] = {
+    "lock": frozenset({"lock", "block", "freeze", "locked", "frozen"}),
+    "unlock": frozenset({"unlock", "unblock", "unfreeze", "unlocked"}),
+    "lost": frozenset({"lost", "report", "reported", "block", "replace", "replacement"}),
+    "stolen": frozenset({"stolen", "report", "reported", "block", "replace", "replacement"}),
+    "dispute": frozenset({"dispute", "disputed", "claim", "refund"}),
+}
+_ALL_ACTION_WORDS = frozenset().union(*_ACTION_WORDS.values())
+_OTHER_TOPICS = frozenset(
+    {"balance", "transactions", "statement", "person", "human", "agent", "transfer", "address"}
+)
+_DISPUTE_ASKED = re.compile(r"\bdispute\b")
+# "No, just dispute it" answers something else; "don't dispute it" is about the dispute.
+_DISPUTE_NEGATED = re.compile(
+    r"\b(?:not|don'?t|do not|never|won'?t|stop|cancel)\s+(?:\w+\s+){0,2}dispute|\bno dispute"
+)
+_HEARD_ACTION: dict[str, re.Pattern[str]] = {
+    "lock": re.compile(r"(?<!un)lock"),
+    "unlock": re.compile(r"unlock"),
+    "lost": re.compile(r"lost"),
+    "stolen": re.compile(r"stolen"),
+    "dispute": re.compile(r"dispute"),
+}
+
+
+def normalise(text: str) -> str:
+    """Lower case, compatibility forms folded, invisible characters dropped."""
+    folded = unicodedata.normalize("NFKC", text or "")[:500]
+    return "".join(ch for ch in folded if ch.isprintable()).lower().replace("\u2019", "'")
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z']+", text))
+
+
+def said_yes(words: str, target: Target) -> bool:
+    """A plain yes to this write, and to nothing else."""
+    text = normalise(words).strip()
+    if not text or not _YES.search(text) or _NOT_YES.search(text):
+        return False
+    said = _words(text)
+    if said & (_ALL_ACTION_WORDS - _ACTION_WORDS[target.action]) or said & _OTHER_TOPICS:
+        return False
+    digits = set(re.findall(r"(?<!\d)\d{4}(?!\d)", text))
+    if digits and digits != {target.card_last_four}:
+        return False
+    named_types = said & _CARD_TYPES
+    return not (named_types and not named_types <= target.card_words)
+
+
+def asked_for_dispute(words: str) -> bool:
+    """The caller asked for a dispute outright ("dispute the Uber charge")."""
+    text = normalise(words)
+    return bool(_DISPUTE_ASKED.search(text)) and not _DISPUTE_NEGATED.search(text)
+
+
+def heard_question_about(heard: str, target: Target) -> bool:
+    """The desk's last words before the caller's turn named this action and target."""
+    text = normalise(heard)
+    if not _HEARD_ACTION[target.action].search(text):
+        return False
+    if target.card_last_four is not None:
+        return target.card_last_four in text
+    if target.merchant:
+        first = normalise(target.merchant).split()
+        return bool(first) and first[0] in text
+    return False
+
+
+def consent_for(state: SessionState, target: Target) -> Consent | None:
+    """How the caller consented to this write on their current turn, if they did."""
+    if state.keypad_consent is not None and state.keypad_consent == _key(target):
+        return Consent.KEYPAD
+    if target.action == "dispute" and asked_for_dispute(state.caller_words):
+        return Consent.REQUEST
+    if said_yes(state.caller_words, target) and heard_question_about(state.heard_before, target):
+        return Consent.WORDS
+    return None
+
+
+def _key(target: Target) -> str:
+    return f"{target.action}:{target.card_last_four or target.merchant or ''}"
+
+
+def keypad_key(action: str, card_last_four: str | None, merchant: str | None = None) -> str:
+    """What `SessionState.keypad_consent` holds after a keypad yes to this read-back."""
+    return _key(Target(action=action, card_last_four=card_last_four, merchant=merchant))

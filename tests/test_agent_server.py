@@ -20,7 +20,7 @@ from agents.keypad import verify_keyed_pin
 from handoffs import SipTransferEscalation
 from models import ConfigError, OfflineBankLLM, build_models, choose_mode
 from shared_state import Assurance, SessionState
-from telephony.channel import detect_channel
+from telephony.channel import CallerInfo, detect_channel
 from tests.scripted_llm import ScriptedLLM, ToolCall
 from token_service.redispatch import REDISPATCH_METADATA
 from tools.db import Database
@@ -132,9 +132,17 @@ async def test_resume_from_checkpoint_keeps_desk_and_principal(db: Database) -> 
     from agents.verification import bind_principal
 
     bind_principal(state, alice, Assurance.APP_AUTH)
+    state.caller.participant_identity = "customer-1-x"
     state.current_agent = "card_security"
     await db.save_checkpoint("room-x", state.session_id, state.to_checkpoint())
-    resumed = await server_module._build_state(FakeJob(), db, detect_channel(None))  # type: ignore[arg-type]
+    # Someone else joining the room starts fresh and unverified (issue 12) ...
+    other = CallerInfo("app", app_customer_id=alice.id + 1, participant_identity="customer-2-y")
+    fresh = await server_module._build_state(FakeJob(), db, other)  # type: ignore[arg-type]
+    assert fresh.session_id != state.session_id and fresh.current_agent is None
+    await db.save_checkpoint("room-x", state.session_id, state.to_checkpoint())
+    # ... the caller who created the checkpoint resumes it.
+    same = CallerInfo("app", app_customer_id=alice.id, participant_identity="customer-1-x")
+    resumed = await server_module._build_state(FakeJob(), db, same)  # type: ignore[arg-type]
     assert resumed.session_id == state.session_id and resumed.current_agent == "card_security"
     assert resumed.principal == state.principal and resumed.greeted
 

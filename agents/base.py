@@ -473,7 +473,8 @@ async def handoff(
         if state.handoff_claim == mine:
             state.handoff_claim = None  # nothing switches: a later step may transfer
         await audit_settled(state)  # a refusal is on record before the model hears of it
-        raise fail(Refused(reason=_rejection_reason(plan), subject=target))
+        reason = _rejection_reason(plan)
+        raise fail(Refused(reason=reason, subject=target, detail=_verify_by(state, reason)))
     if plan.target == HUMAN:
         # The policy already recorded this escalation (the fallback row): don't audit twice.
         return await escalate_to_human(
@@ -514,6 +515,18 @@ _SPOKEN_REJECTIONS: dict[str, RefusalReason] = {
     "edge_not_allowed": "edge_not_allowed",
     "same_agent": "same_agent",
 }
+
+
+KEYPAD = "keypad"
+
+
+def _verify_by(state: SessionState, reason: RefusalReason) -> str:
+    """How this caller can verify: a phone caller whose number matched a customer keys the
+    PIN on the keypad (the digits never reach a model); everyone else says them."""
+    if reason == "verification_required" and state.channel == "sip":
+        if state.caller.candidate_customer_id is not None:
+            return KEYPAD
+    return ""
 
 
 def _rejection_reason(plan: Any) -> RefusalReason:

@@ -317,6 +317,13 @@ def _refused(r: Refused) -> str:  # noqa: C901 - one flat case per reason
                 "I'm sorry, I can't reach our verification system right now. Please try "
                 "again in a moment."
             )
+        case "verification_required" if r.detail == "keypad":
+            return (
+                f"Not transferred: the caller must be verified before {_desk(r.subject)}. "
+                "Ask them to key in their PIN on the phone's keypad followed by the pound key "
+                "(or to say their customer number and PIN, then call verify_identity); once "
+                "verified they will be connected automatically."
+            )
         case "verification_required":
             return (
                 f"Not transferred: the caller must be verified before {_desk(r.subject)}. "

@@ -322,6 +322,11 @@ def _spoken_error(ctx: Context, tool: str, outcome: AnyOutcome | None, text: str
             return f"{INJECTION_REFUSAL} {VERIFY_FIRST}"
         if understand(said).extras.get("forgot_pin"):
             return str(forgot_pin(ctx).text)
+        if isinstance(outcome, Refused) and outcome.detail == "keypad":
+            return (
+                "I can help with that. First I need to verify you: please key in your PIN "
+                "on your phone's keypad, followed by the pound key."
+            )
         if collect_credentials(ctx).customer_number:
             return "I can help with that. First I need to verify you: what's your PIN?"
         return (

@@ -683,6 +683,8 @@ _ARTICLES = {"a", "an", "the", "my", "this", "that", "some", "any", "your", "our
 _VERBS = {
     "dispute", "check", "see", "report", "lock", "know", "make", "find", "look", "query",
     "question", "ask", "cancel", "stop", "block", "freeze", "review", "understand",
+    "hear", "listen", "get", "view", "read", "have", "go", "show", "pull", "give", "tell",
+    "list",
 }  # fmt: skip
 
 

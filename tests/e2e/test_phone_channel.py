@@ -34,8 +34,9 @@ async def test_sip_caller_verifies_by_keypad(stack: Stack, agent_worker: AgentWo
     try:
         await caller.wait_for_agent()
         await caller.expect(r"key in your PIN")
-        mark = await caller.say("What are my recent transactions?")
-        await caller.expect(r"PIN", after=mark)
+        mark = await caller.say("I'd like to hear my recent transactions")
+        # A phone caller whose number matched is asked for the keypad, not to say the PIN.
+        await caller.expect(r"key in your PIN", after=mark)
         for key in f"{CHLOE_PIN}#":
             await caller.room.local_participant.publish_dtmf(code=DTMF_CODES[key], digit=key)
         await caller.expect_desk("transactions")

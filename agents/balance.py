@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from livekit.agents import RunContext, function_tool
 
 from handoffs import BALANCE
-from shared_state import SessionState
+from shared_state import HandoffBrief, Intent, SessionState
 from tools.db import DatabaseUnavailable
 from tools.outcomes import Balance, NoSuchAccount, Unavailable
 
 from .base import BankAgent, require_principal
+from .prefetch import OpeningRead
 from .render import account_view, fail, render
 
 AccountChoice = Literal["all", "checking", "savings", "credit_card"]
@@ -19,6 +20,12 @@ AccountChoice = Literal["all", "checking", "savings", "credit_card"]
 
 class BalanceAgent(BankAgent):
     agent_id = BALANCE
+
+    @classmethod
+    def opening_read(cls, brief: HandoffBrief, slots: dict[str, Any]) -> OpeningRead | None:
+        if brief.intent is not Intent.BALANCE:
+            return None
+        return OpeningRead("get_balance", {"account": slots.get("account") or "all"})
 
     @function_tool
     async def get_balance(

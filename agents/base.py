@@ -3,11 +3,12 @@ transfer tools, the one-opening-line rule, and the identity guard for sensitive 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from functools import cache
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, Literal, NoReturn
 
 from livekit.agents import (
     Agent,
@@ -17,6 +18,7 @@ from livekit.agents import (
     function_tool,
     llm,
 )
+from livekit.agents.voice import SpeechHandle
 
 from handoffs import (
     DISPLAY_NAMES,
@@ -36,6 +38,8 @@ from shared_state import HandoffBrief, Intent, Principal, SessionState, SuspectT
 from tools.db import DatabaseUnavailable, NotFound, is_valid_id
 from tools.outcomes import Escalated, RefusalReason, Refused
 
+from .acknowledgement import acknowledged
+from .prefetch import OpeningRead, ReadResult, start_read
 from .prompts import instructions_for, prompt
 from .redaction import checks_pins, scrub_contexts, scrub_for_model, scrub_item
 from .render import fail, render
@@ -88,6 +92,15 @@ class BankAgent(Agent):
             tools=list(tools),
             **extra,
         )
+        # The read started by the transfer that brought the caller here (agents/prefetch.py).
+        self.prefetch: asyncio.Task[ReadResult | None] | None = None
+        self._opening: SpeechHandle | None = None
+
+    @classmethod
+    def opening_read(cls, brief: HandoffBrief, slots: dict[str, Any]) -> OpeningRead | None:
+        """The read this desk makes first for a clear request in `brief` (with the slots the
+        transfer carried), or None when it must ask first. Desks with read tools override."""
+        return None
 
     @property
     def state(self) -> SessionState:
@@ -110,7 +123,28 @@ class BankAgent(Agent):
             # A fixed line, not an opening: the caller heard silence, not a new call.
             self.session.say(RESUMED_LINE.format(desk=DISPLAY_NAMES[self.agent_id]))
             return
-        await self.speak_opening()
+        read = await self._take_prefetch()
+        if read is not None:
+            # The read goes into this desk's context as a tool call and its output, so its
+            # opening (one model call) answers from it instead of calling the tool first.
+            items = read.items()
+            chat_ctx = self.chat_ctx.copy()
+            chat_ctx.insert(items)
+            await self.update_chat_ctx(chat_ctx)
+            self.session.history.insert(items)
+        self._opening = handle = await self.speak_opening()
+        if read is not None and handle is not None:
+            handle._item_added(items)  # livekit 1.8.9: how a run (RunResult) records items
+
+    async def _take_prefetch(self) -> ReadResult | None:
+        task, self.prefetch = self.prefetch, None
+        if task is None:
+            return None
+        try:
+            return await task
+        except Exception:  # a failed read costs the call a model round trip, nothing else
+            logger.warning("prefetched read failed", exc_info=True)
+            return None
 
     async def _room_ready(self) -> None:
         """Wait until the room's I/O is linked before the first words. livekit-agents 1.8.9
@@ -143,7 +177,12 @@ class BankAgent(Agent):
             # tries again.
             return _only(AUDIT_NOT_DURABLE)
         scrub_for_model(state.pins, chat_ctx, checks_pins=checks_pins(self))
-        return Agent.default.llm_node(self, chat_ctx, tools, model_settings)
+        stream = Agent.default.llm_node(self, chat_ctx, tools, model_settings)
+        if self._opening is not None and not self._opening.done():
+            # The caller heard the acknowledgement (or the greeting) already this turn: a
+            # desk passing them on from its opening does so silently.
+            return stream
+        return acknowledged(stream, state, self.agent_id)
 
     async def on_user_turn_completed(
         self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage
@@ -156,12 +195,12 @@ class BankAgent(Agent):
             state.pins.learn_named(new_message.text_content or "")
             scrub_item(state.pins, new_message)
 
-    async def speak_opening(self) -> None:
+    async def speak_opening(self) -> SpeechHandle | None:
         """Exactly one line that continues the conversation (overridden by the greeter)."""
         brief = self.state.brief
         from_agent = brief.from_agent if brief is not None else None
         from_desk = DISPLAY_NAMES.get(from_agent or GREETER, "the front desk")
-        self.session.generate_reply(
+        return self.session.generate_reply(
             instructions=prompt("opening").format(
                 from_desk=from_desk, this_desk=DISPLAY_NAMES[self.agent_id]
             ),
@@ -319,6 +358,14 @@ def make_transfer_tool(target: str) -> llm.FunctionTool[..., Any]:
             description="Connect the caller with a person from the bank's team when they ask "
             "for one or when you cannot help.\n\nArgs:\n    reason: why, in a few words",
         )
+    if target == "balance":
+        return function_tool(
+            _transfer_to_balance,
+            name=transfer_tool_name(target),
+            description=f"Hand the caller to {DISPLAY_NAMES[target]}.\n\nArgs:\n"
+            "    reason: why, in a few words\n"
+            "    account: the account the caller asked about, if they named one",
+        )
     if target == "card_security":
         return function_tool(
             _transfer_to_card_security,
@@ -339,6 +386,14 @@ def make_transfer_tool(target: str) -> llm.FunctionTool[..., Any]:
         description=f"Hand the caller to {DISPLAY_NAMES[target]}.\n\nArgs:\n"
         "    reason: why, in a few words",
     )
+
+
+async def _transfer_to_balance(
+    ctx: RunContext[SessionState],
+    reason: str = "",
+    account: Literal["all", "checking", "savings", "credit_card"] = "all",
+) -> Any:
+    return await handoff(ctx, "balance", reason=reason, slots={"account": account})
 
 
 async def _transfer_to_card_security(
@@ -414,9 +469,11 @@ async def handoff(
     reason: str,
     intent: Intent | None = None,
     suspect: SuspectTransaction | None = None,
+    slots: dict[str, Any] | None = None,
 ) -> Any:
     """Ask the policy; on acceptance return the next agent *bare* so the old agent says
-    nothing and the new one speaks exactly one opening line.
+    nothing and the new one speaks exactly one opening line. When the brief holds a clear
+    request, the next desk's read starts here (agents/prefetch.py), alongside the audit.
 
     One handoff per model reply: livekit switches agents once per reply, and when two
     tools of one reply each return an agent it switches to *neither* (agent_activity.py:
@@ -482,7 +539,12 @@ async def handoff(
         )
     carried = carried_context(current.chat_ctx, plan.brief or brief)
     scrub_contexts(state.pins, carried)
-    return build_agent(plan.target, carried)
+    final_brief = plan.brief or brief
+    agent = build_agent(plan.target, carried)
+    read = agent.opening_read(final_brief, slots or {})
+    if read is not None:
+        agent.prefetch = start_read(ctx, agent, read)
+    return agent
 
 
 MODEL_TEXT_CHARS = 200
@@ -554,7 +616,7 @@ async def escalate_to_human(
     return render(Escalated(ok=result.ok, message=result.spoken))
 
 
-def build_agent(agent_id: str, chat_ctx: llm.ChatContext | None) -> Agent:
+def build_agent(agent_id: str, chat_ctx: llm.ChatContext | None) -> BankAgent:
     from .registry import AGENTS
 
     return AGENTS[agent_id](chat_ctx=chat_ctx)

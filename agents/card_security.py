@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from livekit.agents import RunContext, function_tool
 
 from handoffs import CARD_SECURITY
-from shared_state import PendingConfirmation, Principal, SessionState
+from shared_state import HandoffBrief, Intent, PendingConfirmation, Principal, SessionState
 from tools.db import Card, CardChange, Database, DatabaseUnavailable, NotFound, is_valid_id
 from tools.db.models import CardStatus
 from tools.outcomes import (
@@ -26,6 +26,7 @@ from tools.outcomes import (
 
 from .base import BankAgent, audit_refusal, refuse_unknown_transaction, require_principal
 from .consent import Consent, Target, consent_for
+from .prefetch import OpeningRead
 from .render import card_view, fail, render, txn_view
 
 Action = Literal["lock", "unlock", "lost", "stolen"]
@@ -39,6 +40,19 @@ _TARGET_STATUS: dict[Action, CardStatus] = {
 
 class CardSecurityAgent(BankAgent):
     agent_id = CARD_SECURITY
+
+    @classmethod
+    def opening_read(cls, brief: HandoffBrief, slots: dict[str, Any]) -> OpeningRead | None:
+        """A charge they don't recognise: the read-back of locking the card it was on (a
+        read: nothing changes until the caller says yes on their next turn). Otherwise the
+        caller's cards, which any card request starts from."""
+        suspect = brief.suspect_transaction
+        if brief.intent is Intent.SUSPICIOUS_CHARGE and suspect is not None:
+            last_four = suspect.card_last_four
+            return OpeningRead("lock_card", {"card_last_four": last_four} if last_four else {})
+        if brief.intent is Intent.CARD_SECURITY:
+            return OpeningRead("list_cards")
+        return None
 
     @function_tool
     async def list_cards(self, ctx: RunContext[SessionState]) -> str:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from livekit.agents import RunContext, function_tool
 
 from handoffs import TRANSACTIONS
-from shared_state import SessionState
+from shared_state import HandoffBrief, Intent, SessionState
 from tools.db import DatabaseUnavailable
 from tools.outcomes import Refused, Transactions, Unavailable
 
 from .base import BankAgent, require_principal
+from .prefetch import OpeningRead
 from .render import fail, render, txn_view
 
 AccountChoice = Literal["all", "checking", "savings", "credit_card"]
@@ -22,6 +23,13 @@ MAX_AMOUNT_DOLLARS = 10_000_000
 
 class TransactionsAgent(BankAgent):
     agent_id = TRANSACTIONS
+
+    @classmethod
+    def opening_read(cls, brief: HandoffBrief, slots: dict[str, Any]) -> OpeningRead | None:
+        # The recent ones: what the caller asked for, or what they pick a charge from.
+        if brief.intent is not Intent.TRANSACTIONS:
+            return None
+        return OpeningRead("get_transactions", {})
 
     @function_tool
     async def get_transactions(

@@ -16,6 +16,9 @@ from shared_state.state import UNTRUSTED_NOTE
 CARRIED_TURNS = 6
 CONTEXT_POLICY = f"brief+last{CARRIED_TURNS}turns-masked-no-tools"
 BRIEF_PREFIX = "Handoff brief:"
+# The fixed lines said on a turn that hands off (agents/acknowledgement.py): (transfer,
+# verification continuing). Said while the next desk works; not carried to it.
+HANDOFF_ACKNOWLEDGEMENTS = ("Sure, one moment.", "Thank you, one moment.")
 
 # Linear by construction: a run of digits or number words can only *start* where no run
 # continues (the lookbehinds), so no position is rescanned, and the spoken-money run is
@@ -70,7 +73,12 @@ def carried_context(previous: llm.ChatContext, brief: HandoffBrief) -> llm.ChatC
     turns = [
         item
         for item in previous.items
-        if item.type == "message" and item.role in ("user", "assistant") and item.text_content
+        if item.type == "message"
+        and item.role in ("user", "assistant")
+        and item.text_content
+        # Whether the acknowledgement of this very turn is already in the context when the
+        # transfer runs is a race with its playout: leave it out either way.
+        and item.text_content not in HANDOFF_ACKNOWLEDGEMENTS
     ][-CARRIED_TURNS:]
     for message in turns:
         assert isinstance(message, llm.ChatMessage)

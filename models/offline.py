@@ -29,7 +29,14 @@ from tools.outcomes import (
 
 from .offline_cards import after_card_list, declined_lock_prefix, which_card_prefix
 from .offline_charges import after_more, charge_purpose, charge_question
-from .offline_context import BRIEF_PREFIX, Context, outcome_of, said_of
+from .offline_context import (
+    BRIEF_PREFIX,
+    Context,
+    is_prefetched,
+    outcome_of,
+    said_of,
+    without_unused_reads,
+)
 from .offline_dialog import (
     all_cards_requested,
     cards_of,
@@ -90,7 +97,7 @@ class OfflineBankLLM(llm.LLM[Any]):
 
 
 def decide(chat_ctx: llm.ChatContext, tools: set[str]) -> Reply:
-    ctx = Context(list(chat_ctx.items), tools)
+    ctx = Context(without_unused_reads(list(chat_ctx.items)), tools)
     conversation = ctx.conversation()
     last = conversation[-1] if conversation else None
     if last is not None and last.type == "function_call_output":
@@ -100,7 +107,7 @@ def decide(chat_ctx: llm.ChatContext, tools: set[str]) -> Reply:
         # since the handoff brief): which opening follows from this desk's own tools.
         if ctx.has("verify_identity"):
             return _greeter_returning(ctx)
-        return _specialist_opening(ctx)
+        return _opening_after_prefetch(ctx)
     if last is not None and last.type == "message" and last.role == "user":
         return answer_user(ctx, last.text_content or "")
     return Reply(text="How can I help you today?")
@@ -113,6 +120,8 @@ def _is_opening(ctx: Context, last: llm.ChatItem | None) -> bool:
     for item in ctx.conversation():
         if item.type == "message" and (item.text_content or "").startswith(BRIEF_PREFIX):
             seen_brief = True
+        elif is_prefetched(item):
+            continue  # the desk's read on entry (agents/prefetch.py): still its opening
         elif seen_brief and (item.type != "message" or item.role in ("user", "assistant")):
             return False
     return seen_brief
@@ -389,6 +398,23 @@ def _spoke_since_brief(ctx: Context) -> bool:
 
 
 # -- openings after a handoff ---------------------------------------------------------------
+
+
+def _opening_after_prefetch(ctx: Context) -> Reply:
+    """The desk may have made its read on taking over (agents/prefetch.py). Decide as if it
+    had not: when that is the very call already made, speak its output (one model call);
+    otherwise (the caller asked for more than the plain read) make the call meant."""
+    prefetched = [i for i in ctx.items if is_prefetched(i)]
+    if not prefetched:
+        return _specialist_opening(ctx)
+    own = _specialist_opening(Context([i for i in ctx.items if not is_prefetched(i)], ctx.tools))
+    made = next((i for i in prefetched if isinstance(i, llm.FunctionCall)), None)
+    output = next((i for i in prefetched if isinstance(i, llm.FunctionCallOutput)), None)
+    if made is None or output is None or own.tool != made.name:
+        return own
+    if (own.arguments or {}) != json.loads(made.arguments or "{}"):
+        return own
+    return _after_tool(ctx, output)
 
 
 def _specialist_opening(ctx: Context) -> Reply:

@@ -11,6 +11,33 @@ from livekit.agents import llm
 from tools.outcomes import AnyOutcome, Verified, decode
 
 BRIEF_PREFIX = "Handoff brief:"
+# The call-id prefix of a read a desk made on taking over (agents/prefetch.py).
+PREFETCH_CALL_PREFIX = "prefetch_"
+
+
+def is_prefetched(item: llm.ChatItem) -> bool:
+    return item.type in ("function_call", "function_call_output") and item.call_id.startswith(
+        PREFETCH_CALL_PREFIX
+    )
+
+
+def without_unused_reads(items: list[llm.ChatItem]) -> list[llm.ChatItem]:
+    """Drop a read made on entry that the desk did not speak (it made its own call instead):
+    the caller never heard it, so it must not count as a listing they heard."""
+    keep: list[llm.ChatItem] = []
+    for n, item in enumerate(items):
+        if is_prefetched(item) and _superseded(items[n + 1 :]):
+            continue
+        keep.append(item)
+    return keep
+
+
+def _superseded(after: list[llm.ChatItem]) -> bool:
+    for item in after:
+        if is_prefetched(item) or (item.type == "message" and item.role == "system"):
+            continue
+        return item.type == "function_call"
+    return False
 
 
 def outcome_of(item: llm.ChatItem) -> AnyOutcome | None:

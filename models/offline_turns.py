@@ -170,7 +170,7 @@ def route(ctx: Context, u: Understanding) -> Reply:
     if ask is Ask.BALANCE:
         if ctx.has("get_balance"):
             return call("get_balance", account=u.account or "all")
-        return _transfer_towards(ctx, "balance", "balance")
+        return _transfer_towards(ctx, "balance", "balance", account=u.account)
     if ask is Ask.SOMETHING_ELSE:
         if ctx.has("transfer_to_greeter"):
             return call("transfer_to_greeter", reason="caller wants something else")
@@ -279,10 +279,18 @@ VERIFY_FIRST = (
 )
 
 
-def _transfer_towards(ctx: Context, desk: str, reason: str, merchant: str | None = None) -> Reply:
+def _transfer_towards(
+    ctx: Context,
+    desk: str,
+    reason: str,
+    merchant: str | None = None,
+    account: str | None = None,
+) -> Reply:
     tool = f"transfer_to_{desk}"
     if ctx.has(tool):
         args: dict[str, Any] = {"reason": reason}
+        if desk == "balance" and account:
+            args["account"] = account  # the desk reads that account on taking over
         if desk == "card_security" and merchant:
             args["merchant"] = merchant
         elif desk == "card_security" and (ref := single_listed_ref(ctx)) is not None:

@@ -17,6 +17,9 @@ from scripted_llm import ScriptedLLM, ToolCall
 import agents.base
 import agents.session
 from agents import Greeter, new_session
+from agents.prefetch import PREFETCH_CALL_PREFIX
+from handoffs import SPECIALISTS
+from handoffs.context import HANDOFF_ACKNOWLEDGEMENTS
 from shared_state import SessionState
 from tools.db import Database
 
@@ -179,6 +182,7 @@ __all__ = [
     "first_system_brief",
     "messages_of",
     "outputs_of",
+    "prefetched_call",
     "said",
     "settle",
 ]
@@ -191,17 +195,36 @@ def agent_class(agent_id: str) -> type:
 
 
 def assert_clean_hop(result: Any, target: str, *, tool: str | None = None) -> str:
-    """One accepted handoff in a caller turn: the transfer call, its empty output (so the
-    old agent says nothing), the handoff, and exactly one assistant message from the new
-    agent. Returns that message's text."""
+    """One accepted handoff in a caller turn: the acknowledgement (to a specialist: the
+    caller hears it from the first model response), the transfer call, its empty output (so
+    the old agent says nothing), the handoff, the read the new desk made on entry if any,
+    and exactly one assistant message from the new agent. Returns that message's text."""
     expect = result.expect
+    if target in SPECIALISTS:
+        ack = expect.next_event().is_message(role="assistant").event().item.text_content
+        assert ack in HANDOFF_ACKNOWLEDGEMENTS, f"not an acknowledgement: {ack!r}"
     expect.next_event().is_function_call(name=tool or f"transfer_to_{target}")
     out = expect.next_event().is_function_call_output().event().item
     assert out.output == "" and not out.is_error, f"old agent produced output: {out.output!r}"
     expect.next_event().is_agent_handoff(new_agent_type=agent_class(target))
+    if prefetched_call(result) is not None:
+        expect.next_event().is_function_call()
+        expect.next_event().is_function_call_output()
     text = expect.next_event().is_message(role="assistant").event().item.text_content
     expect.no_more_events()
     return text or ""
+
+
+def prefetched_call(result: Any) -> Any:
+    """The read the new desk made on entry in this turn (agents/prefetch.py), or None."""
+    return next(
+        (
+            ev.item
+            for ev in result.events
+            if ev.type == "function_call" and ev.item.call_id.startswith(PREFETCH_CALL_PREFIX)
+        ),
+        None,
+    )
 
 
 async def hop(d: Desk, target: str, opening: str | None = None, **args: Any) -> Any:

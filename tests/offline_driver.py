@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from livekit.agents import AgentSession
+from livekit.agents import AgentSession, llm
 
 from agents import Greeter, new_session
 from models import OfflineBankLLM
@@ -20,10 +20,21 @@ class Turn:
     tools: list[str] = field(default_factory=list)
     handoffs: list[str] = field(default_factory=list)
     agent: str | None = None
+    model_calls: int = 0  # sequential model calls this turn (offline model: one per chat())
 
     @property
     def text(self) -> str:
         return " ".join(self.replies)
+
+
+class CountingOfflineLLM(OfflineBankLLM):
+    """The offline model, counting its calls (each one a round trip with a hosted model)."""
+
+    calls = 0
+
+    def chat(self, **kwargs: Any) -> llm.LLMStream:
+        self.calls += 1
+        return super().chat(**kwargs)
 
 
 class OfflineCall:
@@ -31,7 +42,8 @@ class OfflineCall:
         self.state = SessionState(
             db=db, channel=state_kwargs.pop("channel", "console"), **state_kwargs
         )
-        self.session: AgentSession[SessionState] = new_session(self.state, llm=OfflineBankLLM())
+        self.model = CountingOfflineLLM()
+        self.session: AgentSession[SessionState] = new_session(self.state, llm=self.model)
         self.opening: list[str] = []
 
     async def __aenter__(self) -> OfflineCall:
@@ -44,8 +56,9 @@ class OfflineCall:
         await self.session.__aexit__(None, None, None)
 
     async def say(self, text: str) -> Turn:
+        calls_before = self.model.calls
         result = await self.session.run(user_input=text)
-        turn = Turn(text)
+        turn = Turn(text, model_calls=self.model.calls - calls_before)
         for event in result.events:
             if event.type == "message" and event.item.role == "assistant":
                 turn.replies.append(event.item.text_content or "")

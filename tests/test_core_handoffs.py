@@ -23,6 +23,7 @@ from core_helpers import (
 import agents.base
 from agents import BalanceAgent, CardSecurityAgent, Greeter, TransactionsAgent
 from agents.greeter import GREETING
+from agents.prefetch import PREFETCH_CALL_PREFIX
 from handoffs import EDGES, GREETER, HUMAN, SPECIALISTS, decide
 from handoffs.context import BRIEF_PREFIX
 from shared_state import SessionState
@@ -231,9 +232,12 @@ async def test_ping_pong_falls_back_to_greeter_then_escalates(db: Database) -> N
             "Sorry about that, what do you need?",  # the greeter (fallback) asks once
         )
         expect = result.expect
+        expect.next_event().is_message(role="assistant")  # the acknowledgement, once
         expect.next_event().is_function_call(name="transfer_to_balance")
         expect.next_event().is_function_call_output()
         expect.next_event().is_agent_handoff(new_agent_type=BalanceAgent)
+        expect.next_event().is_function_call(name="get_balance")  # read on entry
+        expect.next_event().is_function_call_output()
         expect.next_event().is_function_call(name="transfer_to_transactions")
         expect.next_event().is_function_call_output()
         expect.next_event().is_agent_handoff(new_agent_type=Greeter)
@@ -354,9 +358,12 @@ async def test_context_across_handoff_has_no_tool_outputs_and_masks_digits(db: D
         await hop(d, "transactions", "Transactions here.")
         first_ctx = d.llm.contexts[-1]
         text = d.llm.snapshots[-1]
-        assert not [
+        # no tool call or output crossed; the only one is the read this desk made on entry
+        crossed = [
             i for i in first_ctx.items if i.type in ("function_call", "function_call_output")
         ]
+        assert [i.name for i in crossed] == ["get_transactions", "get_transactions"]
+        assert all(i.call_id.startswith(PREFETCH_CALL_PREFIX) for i in crossed)
         assert "available balance" not in text
         assert tool_out.output not in text
         # the caller's and the agent's turns were carried, masked

@@ -200,6 +200,8 @@ async def test_pin_never_reaches_the_model_after_verification(db: Database) -> N
         assert verify_calls and all(
             json.loads(c.arguments)["pin"] == PIN_REDACTED for c in verify_calls
         )
+        ack = result.expect.next_event().is_message(role="assistant").event().item
+        assert ack.text_content == "Thank you, one moment."  # verification will continue
         result.expect.next_event().is_function_call(name="verify_identity")
 
 

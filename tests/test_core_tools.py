@@ -316,11 +316,18 @@ async def test_suspicious_charge_brief_and_dispute(db: Database) -> None:
             ),
             "I see the Uber charge. Shall I dispute it?",
         )
+        result.expect.next_event().is_message(role="assistant")  # the acknowledgement
         result.expect.next_event().is_function_call(name="transfer_to_card_security")
         result.expect.next_event().is_function_call_output()
         result.expect.next_event().is_agent_handoff(new_agent_type=CardSecurityAgent)
+        # on entry the desk read back locking the card the charge was on (nothing changed)
+        result.expect.next_event().is_function_call(
+            name="lock_card", arguments={"card_last_four": "4242"}
+        )
+        result.expect.next_event().is_function_call_output(is_error=False)
         result.expect.next_event().is_message(role="assistant")
         result.expect.no_more_events()
+        assert (await _card(db, cid, "4242")).status == debit.status
 
         brief = d.state.brief
         assert brief is not None and brief.suspect_transaction is not None

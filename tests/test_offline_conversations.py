@@ -26,7 +26,10 @@ async def test_demo_journey_verify_balance_transactions_suspicious_lock_back(db:
         t = await call.say("my customer number is 1001 and my PIN is 1234")
         assert t.handoffs == ["balance"] and t.tools[-1] == "get_balance"
         assert "Alice" in t.text and "four thousand four hundred fifty-eight dollars" in t.text
-        assert len(t.replies) == 1  # one opening line, no second greeting
+        # the acknowledgement, then one opening line that answers (no second greeting),
+        # in two model calls: verify_identity, then the desk speaking what it read on entry
+        assert t.replies[0] == "Thank you, one moment." and len(t.replies) == 2
+        assert t.model_calls == 2
         t = await call.say("what about my recent transactions?")
         assert t.handoffs == ["transactions"] and "Uber" in t.text
         t = await call.say("I don't recognise the Uber charge")

@@ -23,7 +23,16 @@ Runner = Callable[..., Coroutine[Any, Any, BenchResult]]
 
 
 def _benchmarks() -> dict[str, Runner]:
-    from . import concurrency, data_scale, handoff, session_start, tool_latency, transport, voice
+    from . import (
+        concurrency,
+        data_scale,
+        dead_air,
+        handoff,
+        session_start,
+        tool_latency,
+        transport,
+        voice,
+    )
 
     return {
         "handoff": handoff.run,
@@ -33,6 +42,7 @@ def _benchmarks() -> dict[str, Runner]:
         "session_start": session_start.run,
         "transport": transport.run,
         "voice": voice.run,
+        "dead_air": dead_air.run,
     }
 
 

@@ -6,7 +6,9 @@
   and checkpoint upsert (the room name is set, as for a real call) in one DB statement,
   brief and carried context; the specialist's opening is a `generate_reply`. The audit
   write starts at the decision and the specialist's LLM call waits for it to be durable
-  (handoffs/audit.py), so the timed turn always includes a committed audit row.
+  (handoffs/audit.py), so the timed turn always includes a committed audit row. The
+  specialist also makes its read on entry (agents/prefetch.py) and the greeter's response
+  carries the acknowledgement (agents/acknowledgement.py): the turn does that much more.
 * bare: a plain livekit-agents `Agent` whose tool returns another `Agent` (carrying
   `chat_ctx`), whose `on_enter` calls `generate_reply`; no policy, no audit, no DB.
 
@@ -99,6 +101,13 @@ class BareGreeter(Agent):
         return await self._to("card_security")
 
 
+# Ours (issue 14): the acknowledgement in the transfer's response, and the read the next
+# desk makes on entry before its opening line.
+_OURS = ["message", "function_call", "function_call_output", "agent_handoff"]
+_OURS += ["function_call", "function_call_output", "message"]
+_BARE = ["function_call", "function_call_output", "agent_handoff", "message"]
+
+
 async def _hop_turn(session: AgentSession[Any], model: ScriptedLLM, target: str) -> float:
     """The timed turn: transfer tool call, handoff, the specialist's opening line."""
     opening = f"Hi, this is the {target} desk. How can I help?"
@@ -110,7 +119,7 @@ async def _hop_turn(session: AgentSession[Any], model: ScriptedLLM, target: str)
     kinds = [e.type for e in events]
     last = events[-1].item if events else None
     if (
-        kinds != ["function_call", "function_call_output", "agent_handoff", "message"]
+        kinds != (_BARE if isinstance(session.current_agent, BareSpecialist) else _OURS)
         or not isinstance(last, llm.ChatMessage)
         or last.text_content != opening
         or model.remaining

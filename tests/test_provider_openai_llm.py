@@ -72,7 +72,10 @@ async def verified_state(db: Database) -> SessionState:
 
 
 def last_tool_output(body: dict[str, Any]) -> dict[str, Any]:
-    msg = body["messages"][-1]
+    """The newest tool message: the last message, or (a desk's opening over the read it made
+    on entry) the last before the opening's system instructions."""
+    messages = [m for m in body["messages"] if m["role"] != "system"]
+    msg = messages[-1]
     assert msg["role"] == "tool", msg
     return json.loads(msg["content"])  # type: ignore[no-any-return]
 
@@ -118,12 +121,16 @@ async def test_verification_then_handoff_through_the_real_plugin(
             "transfer_to_transactions", "verify_identity",
         ]  # fmt: skip
 
+        # the handoff turn: two model calls. The desk reads the named account on entry and
+        # the provider sees that read as a tool call and its output in the desk's one call.
+        requests_before = len(standin.requests)
         standin.push(
-            Call("transfer_to_balance", {"reason": "balance"}),
-            Call("get_balance", {"account": "checking"}),
+            Call("transfer_to_balance", {"reason": "balance", "account": "checking"}),
             lambda body: f"Your checking balance is {last_tool_output(body)['say']}",
         )
         result = await session.run(user_input="What's my checking balance?")
+        assert len(standin.requests) == requests_before + 2
+        result.expect.next_event().is_message(role="assistant")  # the acknowledgement
         result.expect.next_event().is_function_call(name="transfer_to_balance")
         result.expect.next_event().is_function_call_output()
         result.expect.next_event().is_agent_handoff(new_agent_type=BalanceAgent)

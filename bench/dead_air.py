@@ -12,7 +12,7 @@ For each turn type, side by side in the same run and process:
 
 Reported per turn: sequential model calls, time to the first assistant words, and time to
 the answer (the last assistant message of the turn). Text-only sessions: no TTS, so words
-count when the framework emits them."""
+count when the framework streams them to its text output (what a TTS would be fed)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from typing import Any
 
 from livekit.agents import Agent, AgentSession, RunContext, function_tool, llm
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions
+from livekit.agents.voice import io
 from livekit.agents.voice.events import ConversationItemAddedEvent
 
 import agents.base
@@ -310,6 +311,22 @@ class BareGreeter(Agent):
 # -- running one timed turn ----------------------------------------------------------------------
 
 
+class WordsOut(io.TextOutput):
+    """The session's text output (what a TTS or the room's transcript is fed): records when
+    the first words of a turn leave the agent, as they stream, before the reply is done."""
+
+    def __init__(self) -> None:
+        super().__init__(label="bench", next_in_chain=None)
+        self.first_at: float | None = None
+
+    async def capture_text(self, text: str) -> None:
+        if self.first_at is None and text.strip():
+            self.first_at = time.perf_counter()
+
+    def flush(self) -> None:
+        pass
+
+
 @dataclass
 class Sample:
     calls: int
@@ -342,6 +359,8 @@ async def _timed_turn(
 
     scripted.push(*turns)
     calls_before = model.calls
+    words = WordsOut()
+    session.output.transcription = words
     session.on("conversation_item_added", on_item)
     started = time.perf_counter()
     try:
@@ -350,7 +369,8 @@ async def _timed_turn(
         session.off("conversation_item_added", on_item)
     if scripted.remaining or not said_at or not said_at[-1][1].startswith(MARK):
         raise RuntimeError(f"unexpected turn shape for {said!r}: {[t for _, t in said_at]}")
-    return Sample(model.calls - calls_before, said_at[0][0] - started, said_at[-1][0] - started)
+    first = words.first_at if words.first_at is not None else said_at[0][0]
+    return Sample(model.calls - calls_before, first - started, said_at[-1][0] - started)
 
 
 async def _setup(

@@ -132,7 +132,9 @@ class BankAgent(Agent):
             chat_ctx.insert(items)
             await self.update_chat_ctx(chat_ctx)
             self.session.history.insert(items)
-        self._opening = handle = await self.speak_opening()
+        greeting = not state.greeted  # the call's first words: not a desk taking over
+        handle = await self.speak_opening()
+        self._opening = None if greeting else handle
         if read is not None and handle is not None:
             handle._item_added(items)  # livekit 1.8.9: how a run (RunResult) records items
 

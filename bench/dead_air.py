@@ -1,4 +1,4 @@
-"""6. Handoff dead air: what the caller waits through on a turn, with a model that takes a
+"""7. Handoff dead air: what the caller waits through on a turn, with a model that takes a
 fixed time to first token (the scripted model behind `FixedTTFT`), through real sessions.
 
 For each turn type, side by side in the same run and process:
@@ -17,6 +17,7 @@ count when the framework streams them to its text output (what a TTS would be fe
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -426,7 +427,7 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
     ttfts = SMOKE_TTFTS_MS if smoke else TTFTS_MS
     repeats = 1 if smoke else max(1, round(REPEATS * scale))
     turn_types = _turn_types()
-    result = BenchResult("dead_air", "6. Handoff dead air (model with a fixed time to first token)")
+    result = BenchResult("dead_air", "7. Handoff dead air (model with a fixed time to first token)")
     cells: dict[tuple[int, str, str], Cell] = {}
     async with bench_database() as bdb:
         db = await Database.connect(bdb.dsn)
@@ -473,9 +474,14 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
                 if turn.handoff and first > ttft_ms + FIRST_WORDS_SLACK_MS:
                     missed.append(f"{turn.name}@{ttft_ms}: first words {first:.0f} ms")
                 if answer > ANSWER_RATIO * single:
-                    missed.append(f"{turn.name}@{ttft_ms}: answer {answer / single:.2f}x")
+                    missed.append(f"{turn.name}@{ttft_ms}: answer {answer / single:.3f}x")
         result.tables.append(table)
     result.targets_met = not missed
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    result.notes.append(
+        f"Load average at the end of the run: {load} on {os.cpu_count()} cores (other work "
+        "shares this box); a loaded loop adds its delay to every hop, and a handoff has more."
+    )
     result.notes += [
         f"Targets (ours): a handoff turn makes <= {MAX_HANDOFF_CALLS} sequential model calls; "
         f"its first words come within one model round trip + {FIRST_WORDS_SLACK_MS:.0f} ms; "

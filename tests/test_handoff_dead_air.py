@@ -13,6 +13,8 @@ from offline_driver import OfflineCall
 
 from agents import BalanceAgent, CardSecurityAgent, TransactionsAgent
 from agents.acknowledgement import TRANSFERRING, VERIFYING
+from agents.verification import bind_principal
+from shared_state import Assurance, SessionState
 from tools.db import Database
 
 # -- the offline model ---------------------------------------------------------------------------
@@ -166,3 +168,14 @@ async def test_refused_transfer_has_no_acknowledgement(db: Database) -> None:
         texts = [e.item.text_content for e in result.events if e.type == "message"]
         assert texts == ["First, your customer number?"]
         assert prefetched_call(result) is None
+
+
+async def test_acknowledged_while_the_greeting_is_still_queued(db: Database) -> None:
+    """An app caller (verified by the signed token) asks at once: the greeting is not a
+    desk's opening, so the transfer in the same breath still gets its acknowledgement."""
+    state = SessionState(db=db, channel="app")
+    bind_principal(state, await db.customer_by_number("1001"), Assurance.APP_AUTH)
+    async with desk(db, state=state) as d:
+        result = await d.say("my balance", ToolCall("transfer_to_balance"), "Here it is.")
+        texts = [e.item.text_content for e in result.events if e.type == "message"]
+        assert texts[0] == TRANSFERRING and texts[-1] == "Here it is."

@@ -41,7 +41,7 @@ from .common import BenchResult, ScriptedLLM, Table, bench_database, verdict
 
 TTFTS_MS = (300, 800)
 SMOKE_TTFTS_MS = (300,)
-REPEATS = 3
+REPEATS = 5
 FIRST_WORDS_SLACK_MS = 50.0
 ANSWER_RATIO = 1.05
 MAX_HANDOFF_CALLS = 2

@@ -87,9 +87,24 @@ async def test_a_spoken_turn_verifies_and_hands_off_to_the_balance_desk_by_voice
         "What's my balance?",
     )
     await microphone.say(line)
+
+    def answered() -> bool:
+        """The balance desk spoke after taking over (its line is in the history once played;
+        the greeter's acknowledgement of the handoff comes before the handoff item)."""
+        items = session.history.items
+        handoff_at = [
+            n
+            for n, i in enumerate(items)
+            if i.type == "agent_handoff" and i.new_agent_id == "balance"
+        ]
+        return bool(handoff_at) and any(
+            i.type == "message" and i.role == "assistant" for i in items[handoff_at[-1] + 1 :]
+        )
+
     await _until(
         lambda: (
             state.current_agent == "balance"
+            and answered()
             and any(s.desk == "balance" for s in speaker.segments)
             and session.agent_state == "listening"
         ),
@@ -112,7 +127,10 @@ async def test_a_spoken_turn_verifies_and_hands_off_to_the_balance_desk_by_voice
     customer = await db.customer_by_number("1001")
     checking = next(a for a in await db.accounts(customer.id) if a.kind == "checking")
     dollars = checking.available_balance_cents // 100
-    balance_audio = [f for s in speaker.segments if s.desk == "balance" for f in s.frames]
+    # The last segment is the desk's answer (the acknowledgement before it is the greeter's
+    # line, played while the transfer was decided).
+    assert speaker.segments[-1].desk == "balance"
+    balance_audio = list(speaker.segments[-1].frames)
     assert {(f.sample_rate, f.num_channels) for f in balance_audio} == {(22050, 1)}
     said = await transcribe(local_speech, balance_audio)
     assert said_amount(said, dollars), (dollars, said)

@@ -1,4 +1,4 @@
-"""7. Handoff dead air: what the caller waits through on a turn, with a model that takes a
+"""8. Handoff dead air: what the caller waits through on a turn, with a model that takes a
 fixed time to first token (the scripted model behind `FixedTTFT`), through real sessions.
 
 For each turn type, side by side in the same run and process:
@@ -427,7 +427,7 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
     ttfts = SMOKE_TTFTS_MS if smoke else TTFTS_MS
     repeats = 1 if smoke else max(1, round(REPEATS * scale))
     turn_types = _turn_types()
-    result = BenchResult("dead_air", "7. Handoff dead air (model with a fixed time to first token)")
+    result = BenchResult("dead_air", "8. Handoff dead air (model with a fixed time to first token)")
     cells: dict[tuple[int, str, str], Cell] = {}
     async with bench_database() as bdb:
         db = await Database.connect(bdb.dsn)

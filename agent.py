@@ -20,6 +20,10 @@ from livekit.agents import AgentServer, JobContext, JobProcess, cli, room_io
 from livekit.agents.types import NOT_GIVEN
 from livekit.agents.worker import ServerEnvOption
 
+# Imported here, on the main thread: livekit registers plugins only there, and the console
+# runs prewarm on a thread, where importing silero raised.
+from livekit.plugins import silero
+
 from agents import AGENTS, Greeter, new_session
 from agents.base import configure_voices
 from agents.keypad import confirm_by_keypad, verify_keyed_pin
@@ -48,8 +52,6 @@ def prewarm(proc: JobProcess) -> None:
     mode = choose_mode()
     proc.userdata["mode"] = mode
     if mode in ("pipeline", "local"):
-        from livekit.plugins import silero
-
         proc.userdata["vad"] = silero.VAD.load()
     if mode == "local":
         proc.userdata["speech"] = load_local_speech()

@@ -5,7 +5,7 @@ const expoConfig = require('eslint-config-expo/flat');
 module.exports = defineConfig([
   expoConfig,
   {
-    ignores: ['dist/*', 'node_modules/*', 'android/*', 'ios/*', 'coverage/*', '.expo/*'],
+    ignores: ['dist/*', 'dist-web/*', 'node_modules/*', 'android/*', 'ios/*', 'coverage/*', '.expo/*'],
   },
   {
     files: ['__tests__/**/*', 'jest.setup.ts'],

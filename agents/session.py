@@ -61,7 +61,9 @@ def new_session(
     session = AgentSession[SessionState](
         llm=llm,
         vad=vad,
-        turn_handling={"turn_detection": turn_detection},
+        # Barge-in by the local VAD: livekit's adaptive detector is a LiveKit Cloud service,
+        # which dev mode otherwise tries to reach (a network call per session, failing here).
+        turn_handling={"turn_detection": turn_detection, "interruption": {"mode": "vad"}},
         userdata=state,
         max_tool_steps=max_tool_steps,
         **kwargs,

@@ -88,14 +88,18 @@ async def test_caller_speaks_agent_answers_in_audio_and_hands_off(
         "My customer number is one zero zero one and my pin is one two three four. "
         "What's my balance?",
     )
-    joined = time.monotonic()
-    await caller.until_listening(since=joined, within=90)  # the greeting, spoken
+    # The greeting, spoken: from the start of the call (a warm agent may finish it before
+    # this line runs).
+    await caller.until_listening(since=0.0, within=90)
     assert caller.desk == "greeter"
     greeting = [h.frame for h in caller.heard if h.loud]
 
     spoken_at = await caller.say(verify)
     await caller.until(lambda: caller.desk == "balance" or None, 60, "no handoff to balance")
-    answered = await caller.until_listening(since=spoken_at, within=90)
+    # The greeter's acknowledgement ("Sure, one moment.") ends a speaking spell of its own:
+    # the answer is the balance desk's, so wait for that desk to finish speaking.
+    handed = next(t for t, desk in caller.desks if desk == "balance")
+    answered = await caller.until_listening(since=handed, within=90)
 
     assert [d for _, d in caller.desks][:2] == ["greeter", "balance"]
     first = caller.first_loud_after(spoken_at)
@@ -116,8 +120,7 @@ async def test_barge_in_stops_the_agent_and_answers_the_new_words(
         "Read me my recent transactions.",
     )
     interrupt = await _line(local_speech, "Actually, please lock my credit card.")
-    joined = time.monotonic()
-    await caller.until_listening(since=joined, within=90)
+    await caller.until_listening(since=0.0, within=90)  # the greeting, from the start
 
     await caller.say(verify)
 

@@ -200,7 +200,9 @@ class SessionState:
         """Everything needed to resume on another worker, without the DB handle. Every
         string is scrubbed of this call's PINs (a model may have written one anywhere)."""
         return {
-            f.name.lstrip("_"): _plain_value(getattr(self, f.name), self.pins.scrub)
+            f.name.lstrip("_"): _plain_value(
+                getattr(self, f.name), str if f.name in _FROM_THE_DATABASE else self.pins.scrub
+            )
             for f in fields(self)
             if f.name not in _HANDLES
         }
@@ -265,6 +267,22 @@ _HANDLES = frozenset(
 _SCALARS = (str, int, float, bool, type(None))
 
 
+# Typed facts the database supplied, never model or caller text: scrubbing them for PIN forms
+# corrupted them (a customer number containing the PIN's digits, a time of 12:34 for PIN 1234).
+_FROM_THE_DATABASE = frozenset({"_principal"})
+
+
+def _is_timestamp(text: str) -> bool:
+    """An ISO timestamp we wrote ("2026-12-03T12:34:55+00:00"): data, not words."""
+    if len(text) < 19 or text[4] != "-" or text[10] != "T":
+        return False
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _plain_value(value: Any, scrub: Callable[[str], str] = str) -> Any:
     """JSON-ready copy of a state value, as `asdict` would make it (enums as their values),
     without deep-copying scalar leaves: the state is checkpointed at every handoff and
@@ -272,7 +290,7 @@ def _plain_value(value: Any, scrub: Callable[[str], str] = str) -> Any:
     if isinstance(value, StrEnum):
         return value.value
     if isinstance(value, str):
-        return scrub(value)
+        return value if _is_timestamp(value) else scrub(value)
     if isinstance(value, _SCALARS):
         return value
     if is_dataclass(value) and not isinstance(value, type):

@@ -4,6 +4,7 @@ transfer tools, the one-opening-line rule, and the identity guard for sensitive 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable
@@ -65,6 +66,8 @@ def configure_voices(factory: VoiceFactory | None) -> None:
     global _voice_factory
     _voice_factory = factory
 
+
+ROOM_READY_TIMEOUT_S = 20.0
 
 RESUMED_LINE = (
     "Sorry about that, we were cut off for a moment. I'm back, and you're still with "
@@ -157,7 +160,11 @@ class BankAgent(Agent):
             room_io = self.session.room_io
         except RuntimeError:
             return  # console or tests: no room
-        await room_io.wait_for_ready()
+        if not room_io.room.isconnected():
+            return  # a room never connected (a simulated job): nobody to wait for
+        # Bounded: a caller who never shows up must not hold the desk's words forever.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(room_io.wait_for_ready(), ROOM_READY_TIMEOUT_S)
 
     async def llm_node(
         self,

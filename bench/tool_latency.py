@@ -148,7 +148,11 @@ async def _ops(db: Database, c: Caller, *, validate: bool) -> dict[str, Op]:
         first = await read_back()
         if "Please say yes" not in _said(first):
             raise RuntimeError(f"lock_card read-back: {first!r}")
-        c.state.user_turns += 1  # the caller said "yes" on the next turn
+        # The caller heard the read-back and said "yes" on the next turn (agents.consent
+        # judges the caller's own words against the question they answered).
+        c.state.heard_before = _said(first)
+        c.state.caller_words = "yes"
+        c.state.user_turns += 1
         t = time.perf_counter()
         out = await confirm()
         elapsed = time.perf_counter() - t

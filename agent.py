@@ -124,7 +124,8 @@ async def entrypoint(ctx: JobContext) -> None:
 
     if ctx.is_fake_job():
         _show_opening_in_console(session, state)
-        session.on("close", _end_console)
+        if sys.argv[1:2] == ["console"]:  # the CLI's console only, never a simulated job
+            session.on("close", _end_console)
     latency = TurnLatency()
     latency.watch_stt(models.stt)
     ctx.add_shutdown_callback(lambda: _report(ctx, session, state, latency))

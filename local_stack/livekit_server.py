@@ -4,7 +4,6 @@ network (see README, "Running against a real LiveKit server")."""
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import secrets
@@ -13,7 +12,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -203,23 +201,7 @@ class LiveKitServer:
         self._process = ManagedProcess(
             "livekit-server", [str(self.binary), "--config", str(config)], log_path=log_path
         ).start()
-        self._wait_ready(timeout)
-
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self._process is not None
-            self._process.raise_if_exited()
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(self.http_url, timeout=1) as response:
-                    if response.status == 200:
-                        return
-            time.sleep(0.1)
-        raise TimeoutError(f"livekit-server did not answer on {self.http_url} in {timeout:.0f} s")
-
-    @property
-    def log_path_in_use(self) -> Path | None:
-        return self._process.log_path if self._process else None
+        self._process.wait_for_http(self.http_url, timeout=timeout)
 
     def stop(self) -> None:
         if self._process is not None:

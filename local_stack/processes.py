@@ -95,6 +95,18 @@ class ManagedProcess:
             time.sleep(0.1)
         raise TimeoutError(f"{self.name}: {text!r} not logged within {timeout:.0f} s")
 
+    def wait_for_http(self, url: str, *, timeout: float) -> None:
+        """Wait until `url` answers 200 while this process runs (its readiness probe)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.raise_if_exited()
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    if response.status == 200:
+                        return
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.name} did not answer on {url} in {timeout:.0f} s")
+
     def stop(self, *, grace: float = 10.0) -> None:
         """SIGTERM to the leader (it shuts its own children down cleanly), then SIGKILL to
         the whole group after `grace` seconds."""
@@ -213,15 +225,8 @@ class TokenService:
             log_path=self.log_path,
             env=env,
         ).start()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.process.raise_if_exited()
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            time.sleep(0.1)
-        raise TimeoutError(f"token service did not answer on {self.base_url}")
+        self.process.wait_for_http(f"{self.base_url}/healthz", timeout=timeout)
+        return self
 
     def stop(self) -> None:
         if self.process is not None:

@@ -33,7 +33,7 @@ class AgentLine:
 @dataclass
 class Caller:
     room: rtc.Room = field(default_factory=rtc.Room)
-    lines: list[AgentLine] = field(default_factory=list)
+    heard: list[AgentLine] = field(default_factory=list)  # every transcription, any sender
     desks: list[str] = field(default_factory=list)  # every value `bank.specialist` took
     agent_identities: list[str] = field(default_factory=list)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -52,6 +52,22 @@ class Caller:
         return caller
 
     # -- events ---------------------------------------------------------------------------
+
+    @property
+    def lines(self) -> list[AgentLine]:
+        """What the agent said, in order. Judged when asked, not when a line arrives: the
+        text stream (data channel) can overtake the signalling that tells this caller the
+        sender is an agent (seen under load: 3 of 20 greetings came before their agent)."""
+        return [line for line in self.heard if self._is_agent(line.speaker)]
+
+    def _is_agent(self, identity: str) -> bool:
+        if identity in self.agent_identities:
+            return True
+        participant = self.room.remote_participants.get(identity)
+        if participant is None or participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+            return False
+        self.agent_identities.append(identity)  # remembered after it leaves the room
+        return True
 
     def _on_participant(self, participant: rtc.RemoteParticipant) -> None:
         if participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
@@ -74,9 +90,9 @@ class Caller:
         async def read() -> None:
             text = await reader.read_all()
             final = (reader.info.attributes or {}).get("lk.transcription_final") == "true"
-            if identity in self.agent_identities and text.strip():
+            if identity != self.room.local_participant.identity and text.strip():
                 desk = self.desks[-1] if self.desks else None
-                self.lines.append(AgentLine(text.strip(), identity, desk, final, opened))
+                self.heard.append(AgentLine(text.strip(), identity, desk, final, opened))
             self._changed.set()
 
         task = asyncio.get_running_loop().create_task(read())

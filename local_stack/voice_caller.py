@@ -145,14 +145,15 @@ class VoiceCaller:
 
         async def read() -> None:
             text = await reader.read_all()
-            agent = self.room.remote_participants.get(identity)
             if not text.strip():
                 return
-            if agent is not None and agent.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
-                self.texts.append((opened, text.strip()))
-            elif identity == self.room.local_participant.identity:
+            if identity == self.room.local_participant.identity:
                 if (reader.info.attributes or {}).get("lk.transcription_final") == "true":
                     self.understood.append(text.strip())
+            else:
+                # Only the agent speaks here besides this caller. Not asked of the room's
+                # participants: the text can overtake the signal that the agent joined.
+                self.texts.append((opened, text.strip()))
             self._changed.set()
 
         self._spawn(read())

@@ -549,7 +549,7 @@ async def handoff(
     carried = carried_context(current.chat_ctx, plan.brief or brief)
     scrub_contexts(state.pins, carried)
     final_brief = plan.brief or brief
-    agent = build_agent(plan.target, carried)
+    agent: BankAgent = build_agent(state, plan.target, carried)
     read = agent.opening_read(final_brief, slots or {})
     if read is not None:
         agent.prefetch = start_read(ctx, agent, read)
@@ -625,7 +625,8 @@ async def escalate_to_human(
     return render(Escalated(ok=result.ok, message=result.spoken))
 
 
-def build_agent(agent_id: str, chat_ctx: llm.ChatContext | None) -> BankAgent:
-    from .registry import AGENTS
-
-    return AGENTS[agent_id](chat_ctx=chat_ctx)
+def build_agent(state: SessionState, agent_id: str, chat_ctx: llm.ChatContext | None) -> Any:
+    """The next desk, built by the session's desk factory (agents.registry.build_agent)."""
+    if state.desks is None:
+        raise RuntimeError("no desk factory: build the session with agents.new_session")
+    return state.desks(agent_id, chat_ctx)

@@ -61,7 +61,7 @@ async def verify_keyed_pin(
         )
         if plan.target is not None and plan.brief is not None:
             session.update_agent(
-                build_agent(plan.target, carried_context(current.chat_ctx, plan.brief))
+                build_agent(state, plan.target, carried_context(current.chat_ctx, plan.brief))
             )
             return True
     session.generate_reply(

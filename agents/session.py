@@ -23,6 +23,7 @@ from tools.log_redaction import install_log_redaction
 
 from .base import audit_refusal
 from .redaction import checks_pins, learn_pin_from_call, scrub_contexts, scrub_item, scrub_items
+from .registry import build_agent
 from .resume import forget_call
 
 logger = logging.getLogger("bank.session")
@@ -50,6 +51,8 @@ def new_session(
     """Build the session every agent of this call runs in. No tool is registered
     session-wide: each agent carries only its own tools."""
     install_log_redaction()
+    if state.desks is None:
+        state.desks = build_agent
     # Provider failures never close the call: the guard below apologises instead, so the
     # caller never sits in silence (provider retries still apply per request).
     options = conn_options or SessionConnectOptions(max_unrecoverable_errors=1_000_000)

@@ -27,8 +27,10 @@ class HandoffPlan:
 
 
 def audit_log(state: SessionState) -> AuditLog:
+    """The session's audit writer, made on first use (the state holds it as an AuditTrail)."""
     if state.audit is None:
         state.audit = AuditLog(state.db, state.session_id)
+    assert isinstance(state.audit, AuditLog)
     return state.audit
 
 

@@ -6,24 +6,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Protocol
 
 from shared_state import SessionState
+from shared_state.state import EscalationResult, HumanEscalation
 from tools.db import DatabaseUnavailable
 
 logger = logging.getLogger("bank.handoffs.escalation")
 
 
-@dataclass(frozen=True)
-class EscalationResult:
-    ok: bool
-    spoken: str  # what the caller is told, success or failure
-    ends_call_for_agent: bool = False  # True when the caller has left the agent (SIP transfer)
-
-
-class HumanEscalation(Protocol):
-    async def escalate(self, state: SessionState, summary: str) -> EscalationResult: ...
+__all__ = ["CallbackEscalation", "EscalationResult", "HumanEscalation", "SipTransferEscalation"]
 
 
 class CallbackEscalation:

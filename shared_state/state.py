@@ -14,13 +14,11 @@ from copy import deepcopy
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from tools.pin_redaction import PinRedactor
 
 if TYPE_CHECKING:
-    from handoffs.audit import AuditLog
-    from handoffs.escalation import HumanEscalation
     from tools.db import Database
 
 Channel = Literal["app", "sip", "console"]
@@ -128,6 +126,49 @@ class PendingConfirmation:
     asked_on_turn: int
 
 
+# -- handles: interfaces of what the state holds, implemented above it ----------------------
+# (handoffs.audit, handoffs.escalation, agents.registry): the state names no package above
+# it, so shared_state imports nothing of handoffs or agents (no import cycle).
+
+
+@dataclass(frozen=True)
+class EscalationResult:
+    ok: bool
+    spoken: str  # what the caller is told, success or failure
+    ends_call_for_agent: bool = False  # True when the caller has left the agent (SIP transfer)
+
+
+class HumanEscalation(Protocol):
+    """How this channel reaches a person (handoffs.escalation)."""
+
+    async def escalate(self, state: SessionState, summary: str) -> EscalationResult: ...
+
+
+class AuditTrail(Protocol):
+    """The session's ordered audit writer, as the rest of the call sees it
+    (handoffs.audit.AuditLog)."""
+
+    @property
+    def pending(self) -> int:
+        """Rows not yet written."""
+        ...
+
+    async def flush(self) -> bool:
+        """Write every queued row; True when nothing is left unwritten."""
+        ...
+
+    async def settled(self) -> None:
+        """Wait for every write started so far."""
+        ...
+
+
+class DeskFactory(Protocol):
+    """Builds the agent of a desk (agents.registry.build_agent). The session injects it, so
+    a handoff can build the next desk without the desks importing one another."""
+
+    def __call__(self, agent_id: str, chat_ctx: Any, /) -> Any: ...
+
+
 @dataclass
 class SessionState:
     db: Database | None = None
@@ -145,10 +186,12 @@ class SessionState:
     pending_confirmation: PendingConfirmation | None = None
     loop_guard_trips: int = 0
     # Handles, never checkpointed: the audit writer, how to reach a human on this channel,
-    # and a callback that tells the room which specialist is on the line.
-    audit: AuditLog | None = None
+    # a callback that tells the room which specialist is on the line, and how a handoff
+    # builds the next desk (set by agents.new_session).
+    audit: AuditTrail | None = None
     escalation: HumanEscalation | None = None
     on_agent_changed: Callable[[str], Awaitable[None]] | None = None
+    desks: DeskFactory | None = None
     # The handoff claimed in the model reply being executed: (speech id, call id, target).
     # livekit performs at most one agent switch per reply (two returned agents: neither),
     # so a second transfer in the same reply is refused (agents.base.handoff).
@@ -258,7 +301,8 @@ def now_iso() -> str:
 
 _HANDLES = frozenset(
     {
-        "db", "audit", "escalation", "on_agent_changed", "handoff_claim", "resumed", "pins",
+        "db", "audit", "escalation", "on_agent_changed", "desks", "handoff_claim", "resumed",
+        "pins",
         "caller_words", "last_heard", "heard_before", "keypad_consent",
     }
 )  # fmt: skip

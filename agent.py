@@ -32,7 +32,12 @@ from agents.resume import resume_for
 from agents.verification import bind_principal
 from handoffs import CallbackEscalation, SipTransferEscalation
 from models import ConfigError, Models, build_models, choose_mode
-from models.local_models import check_local_models, load_local_speech, register_download_plugin
+from models.local_models import (
+    check_local_models,
+    download_all_files,
+    load_local_speech,
+    register_download_plugin,
+)
 from shared_state import Assurance, CallerHints, SessionState
 from telephony.channel import CallerInfo, detect_channel
 from telephony.dtmf import DtmfPinCollector, key_of
@@ -314,6 +319,8 @@ if __name__ == "__main__":
         asyncio.run(run_plain_console(build_models(mode).llm))
         raise SystemExit(0)
     register_download_plugin()  # `download-files` fetches the local Whisper and Piper models
+    if sys.argv[1:2] == ["download-files"]:
+        raise SystemExit(download_all_files())
     _ensure_sounddevice()
     if sys.argv[1:2] == ["console"]:
         _hide_cli_deprecation()

@@ -84,7 +84,10 @@ _STATUS = {"active": "active", "locked": "locked", "lost": "reported lost",
            "stolen": "reported stolen"}  # fmt: skip
 _VERB = {"lock": "lock", "unlock": "unlock", "lost": "report as lost", "stolen": "report as stolen"}
 _DONE = {
-    "lock": "is now locked. You can unlock it any time by calling us",
+    # The unlock rule as card_security enforces it: a PIN-verified or app-signed-in caller,
+    # and their yes to the read-back (the caller may already be on the phone with us).
+    "lock": "is now locked. To unlock it, just ask, on this call or a later one: I'll need "
+    "you verified with your PIN or signed in to the app, and your yes when I read the card back",
     "unlock": "is unlocked and ready to use",
     "lost": "is blocked and reported lost",
     "stolen": "is blocked and reported stolen",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,25 @@ class LocalSpeechPlugin(Plugin):
 
     def download_files(self) -> None:
         download_local_models()
+
+
+def download_all_files() -> int:
+    """`python agent.py download-files`: every registered plugin's files (silero's VAD, the
+    local Whisper and Piper models), as livekit's `python -m livekit.agents download-files`
+    does it. Not through livekit's legacy CLI command, whose notice that invoking it from an
+    agent script is deprecated is about livekit's CLI, not the user's concern. A failure is
+    still printed, and the exit status says so."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    failed = 0
+    for plugin in Plugin.registered_plugins:
+        try:
+            plugin.download_files()
+        except Exception as exc:
+            print(f"download-files: {plugin.package} failed: {exc}", file=sys.stderr)
+            failed = 1
+        else:
+            print(f"download-files: {plugin.package} ready")
+    return failed
 
 
 def register_download_plugin() -> None:

@@ -358,3 +358,35 @@ async def test_demo_dates_follow_today_and_reset_restores_transactions(
         assert await conn.fetchval(newest_sql) == fresh
     finally:
         await conn.close()
+
+
+async def test_demo_reset_restarts_case_numbers_and_forgets_saved_calls(
+    pg_server: EmbeddedPostgres,
+) -> None:
+    """`seed --demo --reset` is a complete reset: the first case after it gets the number
+    the first case of a fresh demo database got, and no saved call of a demo customer
+    resumes with the state from before the reset. Other customers' checkpoints stay."""
+    admin = await asyncpg.connect(pg_server.dsn)
+    await admin.execute("DROP DATABASE IF EXISTS demo_reset_cases")
+    await admin.execute("CREATE DATABASE demo_reset_cases")
+    await admin.close()
+    dsn = pg_server.dsn_for("demo_reset_cases")
+    await migrate(dsn)
+    await seed_demo(dsn)
+    db = await Database.connect(dsn)
+    try:
+        alice = await db.customer_by_number("1001")
+        first = await db.open_case(alice.id, "callback", summary="s", idempotency_key="k1")
+        second = await db.open_case(alice.id, "callback", summary="s", idempotency_key="k2")
+        assert second.id == first.id + 1
+        await db.save_checkpoint("call-alice", "s1", {"principal": {"customer_id": alice.id}})
+        await db.save_checkpoint("call-anon", "s2", {"principal": None})
+
+        await seed_demo(dsn, reset=True)
+
+        again = await db.open_case(alice.id, "callback", summary="s", idempotency_key="k3")
+        assert again.id == first.id
+        rooms = await db._run(lambda c: c.fetch("SELECT room_name FROM session_checkpoints"))
+        assert [r["room_name"] for r in rooms] == ["call-anon"]
+    finally:
+        await db.close()

@@ -824,3 +824,31 @@ async def test_reworded_prompts_change_nothing(
         t = await call.say("that's all, thanks")
         assert t.handoffs == ["greeter"] and "Goodbye" in t.text
     assert (await _card(db, "1001", "4242"))[1] == "locked"
+
+
+async def test_lock_line_says_the_unlock_rule_the_desk_enforces(db: Database) -> None:
+    """After a lock the caller hears how to unlock, and it is what the code enforces: ask
+    the desk (no "call us": they are on the call), verified with the PIN, yes to the
+    read-back. Following it on this call unlocks; a later caller not yet verified is asked
+    for the PIN first and nothing changes."""
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        await call.say("lock my debit card")
+        t = await call.say("yes")
+        assert "4242 is now locked" in t.text
+        assert "calling us" not in t.text and "call us" not in t.text
+        assert "just ask" in t.text and "PIN" in t.text and "yes" in t.text
+        t = await call.say("please unlock it")
+        assert "unlock the Visa debit card ending 4242" in t.text
+        assert (await _card(db, "1001", "4242"))[1] == "locked"  # only after the yes
+        t = await call.say("yes")
+        assert "4242 is unlocked" in t.text
+    assert (await _card(db, "1001", "4242"))[1] == "active"
+
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        await call.say("lock my debit card")
+        await call.say("yes")
+    async with OfflineCall(db, channel="sip") as call:
+        t = await call.say("unlock my debit card")
+        assert "PIN" in t.text and (await _card(db, "1001", "4242"))[1] == "locked"

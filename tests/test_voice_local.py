@@ -4,6 +4,9 @@ are found (or fail to be found) the way a user's machine would find them."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -172,3 +175,28 @@ def test_download_files_is_registered_and_fetches_nothing_already_shipped() -> N
     # test suite's network guard and raise.
     download_local_models()
     ours[0].download_files()
+
+
+def _download_files(**env: str) -> subprocess.CompletedProcess[str]:
+    project = Path(__file__).resolve().parents[1]
+    environ = {**os.environ, "HF_HUB_OFFLINE": "1", **env}  # never a download in tests
+    return subprocess.run(
+        [sys.executable, "agent.py", "download-files"],
+        cwd=project,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_download_files_prints_no_livekit_cli_notice_but_shows_a_real_failure() -> None:
+    """`python agent.py download-files` (README) says what is ready and nothing about
+    livekit's CLI deprecations; a model it cannot get is still reported, with exit 1."""
+    ok = _download_files()
+    assert ok.returncode == 0, ok.stderr
+    assert "deprecat" not in (ok.stdout + ok.stderr).lower()
+    assert "bank.models.local ready" in ok.stdout
+    failed = _download_files(BANK_WHISPER_MODEL="no-such-whisper-model")
+    assert failed.returncode == 1
+    assert "bank.models.local failed" in failed.stderr and "no-such-whisper-model" in failed.stderr

@@ -86,8 +86,46 @@ def login_as(dsn: str, role: str, password: str | None = None) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def embedded_data_dir() -> Path:
+    return Path(os.environ.get("BANK_PGDATA", str(DEFAULT_DATA_DIR)))
+
+
+def embedded_running(data_dir: Path | None = None) -> bool:
+    """Whether the embedded server of `data_dir` is up (it is not started to find out)."""
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(data_dir or embedded_data_dir())
+    return info is not None and bool(info.is_running())
+
+
+async def stop_embedded_if_idle(data_dir: Path | None = None) -> bool:
+    """Stop the embedded server unless someone else is using it (a `./dev stack` started
+    meanwhile, another console): it is stopped only with no client session but ours.
+    Returns whether it was stopped."""
+    import asyncpg
+
+    data_dir = data_dir or embedded_data_dir()
+    if not embedded_running(data_dir):
+        return False
+    server = EmbeddedPostgres(data_dir, cleanup_mode=None)
+    conn = await asyncpg.connect(server.dsn)
+    try:
+        others = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    if others:
+        logger.info("embedded Postgres left running: %d other client session(s)", others)
+        return False
+    server.stop()
+    return True
+
+
 def _embedded_dsn() -> str:
-    data_dir = Path(os.environ.get("BANK_PGDATA", str(DEFAULT_DATA_DIR)))
+    data_dir = embedded_data_dir()
     # cleanup_mode=None: keep the demo server up for later runs; it is cheap to reuse.
     server = EmbeddedPostgres(data_dir, cleanup_mode=None)
     return server.dsn

@@ -3,7 +3,8 @@
 Demo customers come from `tools/demo_customers.json` (also read by external harnesses).
 Seeding is idempotent: a customer whose number already exists is left as it is, unless
 `reset=True`, which restores that customer's demo state (cards, cases, lockout, balances,
-transactions). Demo transaction dates are relative to the day the demo runs: an existing
+transactions, saved calls), and the case numbering: the next case is numbered as on a fresh
+database. Demo transaction dates are relative to the day the demo runs: an existing
 customer's transactions move forward to today on every seed (no "today" drifting into
 last month on an old `.data/pg`)."""
 
@@ -47,6 +48,8 @@ async def seed_demo(dsn: str, *, reset: bool = False, path: Path = DEMO_FILE) ->
                 else:
                     await _insert_customer(conn, spec, now)
                 written.append(spec["customer_number"])
+        if reset:
+            await _restart_case_numbers(conn)
     finally:
         await conn.close()
     return written
@@ -90,6 +93,12 @@ async def _restore_demo_state(
         customer_id,
     )
     await conn.execute("DELETE FROM cases WHERE customer_id = $1", customer_id)
+    # A saved call of this customer would resume with the state from before the reset.
+    await conn.execute(
+        "DELETE FROM session_checkpoints WHERE (state -> 'principal' ->> 'customer_id')::bigint"
+        " = $1",
+        customer_id,
+    )
     for card in spec["cards"]:
         await conn.execute(
             "UPDATE cards SET status = $3, updated_at = now() "
@@ -114,6 +123,16 @@ async def _restore_demo_state(
         "DELETE FROM transactions WHERE account_id = ANY($1::bigint[])", list(account_ids.values())
     )
     await _insert_transactions(conn, spec, account_ids, now)
+
+
+async def _restart_case_numbers(conn: asyncpg.Connection) -> None:
+    """Case numbers are spoken to callers ("your case number is 1"): after a reset the next
+    one continues from the highest case left (none, on a demo-only database), not from
+    where the deleted cases had taken the sequence."""
+    await conn.execute(
+        "SELECT setval(pg_get_serial_sequence('cases', 'id'), "
+        "COALESCE((SELECT max(id) FROM cases), 0) + 1, false)"
+    )
 
 
 async def _insert_customer(conn: asyncpg.Connection, spec: dict[str, Any], now: datetime) -> None:

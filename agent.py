@@ -25,6 +25,7 @@ from livekit.agents.worker import ServerEnvOption
 from livekit.plugins import silero
 
 from agents import AGENTS, Greeter, new_session
+from agents.app_confirm import AppConfirmation, room_rpc
 from agents.base import configure_voices
 from agents.keypad import confirm_by_keypad, verify_keyed_pin
 from agents.latency import TurnLatency
@@ -137,6 +138,9 @@ async def entrypoint(ctx: JobContext) -> None:
     first_agent = AGENTS.get(state.current_agent or "greeter", Greeter)()
     await session.start(first_agent, room=ctx.room, room_options=_room_options(models, caller))
 
+    if caller.channel == "app" and caller.participant_identity:
+        # The app's Confirm / Cancel sheet answers a card write's read-back (RPC to the caller).
+        AppConfirmation(session, state, caller.participant_identity, room_rpc(ctx.room)).attach()
     if caller.channel == "sip" and state.caller.candidate_customer_id and not state.is_verified:
         _watch_keypad(ctx, session, state, caller)
     if caller.channel == "sip":

@@ -311,7 +311,8 @@ async def _card_action(
         and pending.action == action
         and pending.card_id == card.id
         and (
-            consent is Consent.KEYPAD  # the caller pressed 1 after this read-back
+            # the caller pressed 1, or tapped Confirm in the app, after this read-back
+            consent in (Consent.KEYPAD, Consent.APP)
             or (
                 pending.asked_on_turn == state.user_turns - 1  # the caller's very next turn
                 # ... and what they said on it: their own yes to this read-back, in code.
@@ -340,7 +341,8 @@ async def _card_action(
             principal.customer_id,
             card.id,
             target,
-            reason=f"caller request via voice ({state.channel})",
+            # The audit row says which channel confirmed: words, keypad or app.
+            reason=f"caller request via {state.channel}, confirmed by {consent}",
             actor=f"agent:{CARD_SECURITY}",
             idempotency_key=key,
         )

@@ -11,8 +11,9 @@ A write runs only when, on the caller's turn that asks for it:
 A dispute may also be asked for outright in the caller's words ("dispute the Uber charge",
 "no, just dispute it"), with "dispute" not negated.
 
-Another channel can confirm instead of words: `KeypadConsent` (SIP keypad, `1` = yes) and
-`Consent.APP` is reserved for a signed confirmation from the app (not wired yet)."""
+Another channel can confirm instead of words: the SIP keypad (`1` = yes, agents.keypad) and
+the app's confirmation sheet, asked over LiveKit RPC of the linked participant only
+(agents.app_confirm). Either records, in code, a yes to one read-back (`consent_key`)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ class Consent(StrEnum):
     WORDS = "words"  # the caller said yes to the question that named this write
     REQUEST = "request"  # the caller asked for this dispute outright
     KEYPAD = "keypad"  # the caller pressed 1 after the read-back (SIP)
-    APP = "app"  # a signed confirmation from the app (design only)
+    APP = "app"  # the caller tapped Confirm on the app's sheet (RPC to the linked participant)
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,8 @@ def consent_for(state: SessionState, target: Target) -> Consent | None:
     """How the caller consented to this write on their current turn, if they did."""
     if state.keypad_consent is not None and state.keypad_consent == _key(target):
         return Consent.KEYPAD
+    if state.app_consent is not None and state.app_consent == _key(target):
+        return Consent.APP
     if target.action == "dispute" and asked_for_dispute(state.caller_words):
         return Consent.REQUEST
     if said_yes(state.caller_words, target) and heard_question_about(state.heard_before, target):
@@ -135,6 +138,10 @@ def _key(target: Target) -> str:
     return f"{target.action}:{target.card_last_four or target.merchant or ''}"
 
 
-def keypad_key(action: str, card_last_four: str | None, merchant: str | None = None) -> str:
-    """What `SessionState.keypad_consent` holds after a keypad yes to this read-back."""
+def consent_key(action: str, card_last_four: str | None, merchant: str | None = None) -> str:
+    """What `SessionState.keypad_consent` / `app_consent` holds after a yes to this read-back
+    on that channel."""
     return _key(Target(action=action, card_last_four=card_last_four, merchant=merchant))
+
+
+keypad_key = consent_key

@@ -210,6 +210,9 @@ class SessionState:
     last_heard: str = ""
     heard_before: str = ""
     keypad_consent: str | None = None
+    # A tap on the app's Confirm for the pending read-back, set only while the write it
+    # confirms runs (agents.app_confirm).
+    app_consent: str | None = None
     _principal: Principal | None = None
 
     # -- identity ---------------------------------------------------------------------------
@@ -303,7 +306,7 @@ _HANDLES = frozenset(
     {
         "db", "audit", "escalation", "on_agent_changed", "desks", "handoff_claim", "resumed",
         "pins",
-        "caller_words", "last_heard", "heard_before", "keypad_consent",
+        "caller_words", "last_heard", "heard_before", "keypad_consent", "app_consent",
     }
 )  # fmt: skip
 

@@ -46,6 +46,8 @@ RESPONSE_TIMEOUT_S = SHEET_TIMEOUT_S + 10.0
 # Confirming calls made for an app answer carry this call-id prefix in the transcript.
 APP_CALL_PREFIX = "app_confirm_"
 
+CANCELLED_LINE = "Okay, I haven't changed anything on the card. What else can I do for you?"
+
 Answer = Literal["confirm", "cancel"]
 # (destination identity, method, payload, response timeout) -> the response payload.
 Perform = Callable[[str, str, str, float], Awaitable[str]]
@@ -119,6 +121,7 @@ class AppConfirmation:
         self._perform = perform
         self._asking: _Asking | None = None
         self._closing: set[asyncio.Task[Any]] = set()
+        self._reply: SpeechHandle | None = None  # what the last answer started
 
     def attach(self) -> AppConfirmation:
         self._session.on("function_tools_executed", self._on_tools)
@@ -134,6 +137,8 @@ class AppConfirmation:
                 await asking.task
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
+        if self._reply is not None:
+            await self._reply
 
     # -- session events -----------------------------------------------------------------------
 
@@ -193,7 +198,7 @@ class AppConfirmation:
         if answer is None:
             return
         try:
-            await answer_from_app(self._session, self._state, pending, answer)
+            self._reply = await answer_from_app(self._session, self._state, pending, answer)
         except Exception:
             logger.exception("app confirmation failed")
 
@@ -208,28 +213,24 @@ async def answer_from_app(
     state: SessionState,
     pending: PendingConfirmation,
     answer: Answer,
-) -> bool:
-    """Act on the linked app's answer to `pending`. Returns True when it was acted on."""
+) -> SpeechHandle | None:
+    """Act on the linked app's answer to `pending`. Returns the reply it started, or None
+    when the answer was not acted on."""
     if _stale(state, pending) or not state.is_verified:
-        return False
+        return None
     speech = session.current_speech
     if speech is not None:
         await speech.wait_for_playout()  # the caller hears the desk out first
         if _stale(state, pending):
-            return False
+            return None
     if answer == "cancel":
         state.pending_confirmation = None
-        session.generate_reply(
-            instructions="The caller tapped Cancel in the app: they do not confirm. Say that "
-            "nothing was changed and ask what else you can do.",
-            tool_choice="none",
-        )
-        return True
+        return _say_cancelled(session)
     agent = session.current_agent
     name = _TOOLS[pending.action]
     tool = next((t for t in agent.tools if isinstance(t, llm.FunctionTool) and t.id == name), None)
     if tool is None:
-        return False  # no longer at the card desk
+        return None  # no longer at the card desk
     arguments: dict[str, Any] = {"card_last_four": pending.card_last_four, "confirm": True}
     if name == "report_card_lost_or_stolen":
         arguments["kind"] = pending.action
@@ -238,8 +239,20 @@ async def answer_from_app(
     chat_ctx.insert(items)
     await agent.update_chat_ctx(chat_ctx)
     session.history.insert(items)
-    session.generate_reply(tool_choice="auto")  # the desk speaks the outcome
-    return True
+    return session.generate_reply(tool_choice="auto")  # the desk speaks the outcome
+
+
+def _say_cancelled(session: AgentSession[SessionState]) -> SpeechHandle:
+    """A fixed line (no model can turn a cancel into anything else); a realtime model with
+    no TTS of ours says it in its own voice."""
+    own = session.current_agent.tts
+    if (own if utils.is_given(own) else session.tts) is not None or session.output.audio is None:
+        return session.say(CANCELLED_LINE)
+    return session.generate_reply(
+        instructions="The caller tapped Cancel in the app: they do not confirm. Say that "
+        "nothing was changed and ask what else you can do.",
+        tool_choice="none",
+    )
 
 
 async def _run_confirmed(

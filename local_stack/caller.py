@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -18,6 +18,8 @@ CHAT_TOPIC = "lk.chat"
 TRANSCRIPTION_TOPIC = "lk.transcription"
 SPECIALIST_ATTRIBUTE = "bank.specialist"
 AGENT_NAME = "bank-support"
+# The app's confirmation sheet, as the agent asks it over RPC (agents/app_confirm.py).
+CONFIRM_METHOD = "bank.confirm"
 T = TypeVar("T")
 
 
@@ -36,6 +38,7 @@ class Caller:
     heard: list[AgentLine] = field(default_factory=list)  # every transcription, any sender
     desks: list[str] = field(default_factory=list)  # every value `bank.specialist` took
     agent_identities: list[str] = field(default_factory=list)
+    rpc_calls: list[rtc.RpcInvocationData] = field(default_factory=list)  # received, in order
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _readers: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -98,6 +101,27 @@ class Caller:
         task = asyncio.get_running_loop().create_task(read())
         self._readers.add(task)
         task.add_done_callback(self._readers.discard)
+
+    def answer_rpc(
+        self, method: str, answer: Callable[[rtc.RpcInvocationData], Awaitable[str]]
+    ) -> None:
+        """Register an RPC method as the app does (`bank.confirm`: its confirmation sheet);
+        each call is recorded in `rpc_calls`, then answered by `answer`."""
+
+        async def handle(data: rtc.RpcInvocationData) -> str:
+            self.rpc_calls.append(data)
+            self._changed.set()
+            return await answer(data)
+
+        self.room.local_participant.register_rpc_method(method, handle)
+
+    async def expect_rpc(self, method: str, *, within: float = 60.0) -> rtc.RpcInvocationData:
+        """The first RPC call of `method` this caller received."""
+        return await self._until(
+            lambda: next((c for c in self.rpc_calls if c.method == method), None),
+            within,
+            f"no {method} RPC call",
+        )
 
     # -- what a test does -----------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from core_helpers import Desk, ToolCall, desk, hop
 from livekit import rtc
 
 from agents.app_confirm import (
+    CANCELLED_LINE,
     CLOSE_METHOD,
     CONFIRM_METHOD,
     AppConfirmation,
@@ -113,10 +114,11 @@ async def test_app_cancel_clears_the_read_back_and_writes_nothing(db: Database) 
     app = AppStandIn()
     async with desk(db, state=_app_state(db)) as d:
         confirmation = await _read_back(d, app)
-        d.push("Okay, nothing was changed.")
         await app.tap("cancel")
         await confirmation.settled()
         assert d.state.pending_confirmation is None
+        await d.settle()
+        assert CANCELLED_LINE in [m.text_content for m in d.session.history.messages()]
         # A model confirming anyway on the caller's next (non-yes) turn writes nothing.
         await d.say("ok thanks", ToolCall("lock_card", {**LOCK, "confirm": True}), "Hm.")
         assert await _status(db) == "active"
@@ -161,9 +163,9 @@ async def test_a_stale_app_answer_confirms_nothing(db: Database) -> None:
         pending = d.state.pending_confirmation
         assert pending is not None
         await d.say("hmm", "Would you like me to lock it?")  # the caller spoke since
-        assert not await answer_from_app(d.session, d.state, pending, "confirm")
+        assert await answer_from_app(d.session, d.state, pending, "confirm") is None
         other = PendingConfirmation("lock", pending.card_id, "5454", d.state.user_turns)
-        assert not await answer_from_app(d.session, d.state, other, "confirm")
+        assert await answer_from_app(d.session, d.state, other, "confirm") is None
         assert await _status(db) == "active"
 
 

@@ -42,6 +42,7 @@ from models.local_models import (
 from shared_state import Assurance, CallerHints, SessionState
 from telephony.channel import CallerInfo, detect_channel
 from telephony.dtmf import DtmfPinCollector, key_of
+from telephony.warm_transfer import WarmTransferEscalation
 from token_service.redispatch import REDISPATCH_METADATA
 from tools.db import Database, NotFound, database_url
 
@@ -117,13 +118,20 @@ async def entrypoint(ctx: JobContext) -> None:
         turn_detection=models.turn_detection,
     )
     state.on_agent_changed = _publisher(ctx)
-    if caller.channel == "sip" and caller.participant_identity:
+    transfer_to = os.environ.get("HUMAN_TRANSFER_TO")
+    if caller.channel == "sip" and transfer_to and os.environ.get("HUMAN_TRANSFER_MODE") == "warm":
+        state.escalation = WarmTransferEscalation(
+            transfer_to=transfer_to,
+            trunk_id=os.environ.get("LIVEKIT_SIP_OUTBOUND_TRUNK"),
+            say=lambda text: session.say(text),
+            leave=lambda: session.shutdown(),  # the room stays: the caller is in it
+            hold_audio=models.speaks,
+        )
+    elif caller.channel == "sip" and caller.participant_identity:
         state.escalation = SipTransferEscalation(
             participant_identity=caller.participant_identity,
             transfer_to=os.environ.get("HUMAN_TRANSFER_TO"),
             transfer=lambda identity, to: ctx.transfer_sip_participant(identity, to),
-            say=lambda text: session.say(text),
-            warm=os.environ.get("HUMAN_TRANSFER_MODE", "cold") == "warm",
         )
     else:
         state.escalation = CallbackEscalation()

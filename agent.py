@@ -245,9 +245,6 @@ def _publisher(ctx: JobContext) -> Any:
     return publish
 
 
-_keypad_tasks: set[asyncio.Task[Any]] = set()
-
-
 def _watch_keypad(ctx: JobContext, session: Any, state: SessionState, caller: CallerInfo) -> None:
     async def watch() -> None:
         collector = DtmfPinCollector(ctx.room, participant_identity=caller.participant_identity)
@@ -257,15 +254,15 @@ def _watch_keypad(ctx: JobContext, session: Any, state: SessionState, caller: Ca
                 return
             await verify_keyed_pin(session, state, pin)
 
-    task = asyncio.create_task(watch())
-    _keypad_tasks.add(task)
-    task.add_done_callback(_keypad_tasks.discard)
+    state.tasks.start(watch(), watcher=True)
 
 
 async def _report(
     ctx: JobContext, session: Any, state: SessionState, latency: TurnLatency | None = None
 ) -> None:
-    """End of call: usage and per-turn metrics to the logs (no PII), audit flushed."""
+    """End of call: the call's background work drained (the keypad watcher stopped, every
+    write waited for), audit flushed, usage and per-turn metrics to the logs (no PII)."""
+    await state.tasks.drain()
     if state.audit is not None:
         await state.audit.flush()
     try:

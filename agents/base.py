@@ -32,7 +32,6 @@ from handoffs import (
     mask_sensitive,
     transfer_tool_name,
 )
-from handoffs.audit import drain_audit_writes
 from handoffs.engine import audit_log
 from handoffs.policy import Rejection
 from shared_state import HandoffBrief, Intent, Principal, SessionState, SuspectTransaction
@@ -292,8 +291,6 @@ def _declared_arguments(tool: llm.FunctionTool[..., Any]) -> frozenset[str]:
 
 def audit_refusal(state: SessionState, *, kind: str, detail: str) -> None:
     """Record a refused attempt in security_events without blocking the caller's turn."""
-    import asyncio
-
     if state.db is None:
         return
     principal = state.principal
@@ -311,21 +308,15 @@ def audit_refusal(state: SessionState, *, kind: str, detail: str) -> None:
         except Exception:
             logger.warning("security event not recorded", extra={"kind": kind})
 
-    task = asyncio.get_running_loop().create_task(write())
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+    state.tasks.start(write())
 
 
-_background: set[Any] = set()
-
-
-async def flush_background() -> None:
-    """Wait for queued audit writes (tests and session shutdown)."""
-    import asyncio
-
-    while _background:
-        await asyncio.gather(*list(_background), return_exceptions=True)
-    await drain_audit_writes()
+async def flush_background(state: SessionState) -> None:
+    """Wait for this call's background writes: security events and audit rows (tests,
+    benches, the call's end). Watchers run on."""
+    await state.tasks.settled()
+    await audit_settled(state)
+    await state.tasks.settled()  # a write that finished may have started another
 
 
 async def audit_settled(state: SessionState) -> None:

@@ -4,7 +4,6 @@ current agent has no edge to (a manipulated model calling a tool it was never gi
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -33,8 +32,6 @@ APOLOGY_REPEATED = (
     "I'm sorry, I'm having technical trouble right now. Nothing on your accounts has changed. "
     "You can try again, call back in a few minutes, or ask for a person."
 )
-
-_SESSION_TASKS: set[asyncio.Task[Any]] = set()
 
 
 def new_session(
@@ -126,15 +123,11 @@ def attach_guards(session: AgentSession[SessionState], state: SessionState) -> N
     @session.on("close")
     def _on_close(ev: Any) -> None:
         if state.audit is not None and state.audit.pending:
-            task = asyncio.get_running_loop().create_task(state.audit.flush())
-            _SESSION_TASKS.add(task)
-            task.add_done_callback(_SESSION_TASKS.discard)
+            state.tasks.start(state.audit.flush())
         if getattr(ev, "reason", None) in CALL_ENDED:
             # The caller hung up: the checkpoint ends with the call (after any audit write
             # still pending, which would upsert it again).
-            ended = asyncio.get_running_loop().create_task(_end_call(state))
-            _SESSION_TASKS.add(ended)
-            ended.add_done_callback(_SESSION_TASKS.discard)
+            state.tasks.start(_end_call(state))
 
 
 def _lost_realtime_reply(error: object) -> bool:
@@ -168,9 +161,7 @@ def _on_unknown_tool(session: AgentSession[SessionState], state: SessionState, n
                 brief=HandoffBrief(from_agent=current),
             )
 
-        task = asyncio.get_running_loop().create_task(record())
-        _SESSION_TASKS.add(task)
-        task.add_done_callback(_SESSION_TASKS.discard)
+        state.tasks.start(record())
     else:
         audit_refusal(state, kind="tool_not_available", detail=f"{current}:{name[:60]}")
 
@@ -184,8 +175,3 @@ async def _end_call(state: SessionState) -> None:
     if state.audit is not None:
         await state.audit.flush()
     await forget_call(state)
-
-
-async def drain_session_tasks() -> None:
-    while _SESSION_TASKS:
-        await asyncio.gather(*list(_SESSION_TASKS), return_exceptions=True)

@@ -123,8 +123,7 @@ async def _level(db: Database, numbers: list[str]) -> Level:
     await asyncio.gather(*tasks)
     for session in alive:
         await session.aclose()
-    await agents.base.flush_background()
-    await agents.session.drain_session_tasks()
+        await agents.base.flush_background(session.userdata)
     turns = Stats.of(outcome.turns)
     return Level(
         sessions=len(numbers),

@@ -400,8 +400,7 @@ async def _ours(
         await (await session.start(Greeter(), capture_run=True))  # the greeting, said
         await _setup(session, model, scripted, turn, "ours")
         sample = await _timed_turn(session, model, scripted, turn.said, turn.timed["ours"])
-    await agents.base.flush_background()
-    await agents.session.drain_session_tasks()
+    await agents.base.flush_background(state)
     return sample
 
 

@@ -145,8 +145,7 @@ async def _ours(db: Database, customer: Any, hops: int, index: int) -> list[floa
         for i in range(hops):
             samples.append(await _hop_turn(session, model, SPECIALISTS[i % len(SPECIALISTS)]))
             await _back_to_greeter(session, model)
-    await agents.base.flush_background()
-    await agents.session.drain_session_tasks()
+    await agents.base.flush_background(state)
     return samples
 
 

@@ -64,6 +64,7 @@ async def _direct(db: Database) -> float:
     elapsed = time.perf_counter() - t
     texts = [e.item.text_content for e in result.events if e.type == "message"]
     await session.aclose()
+    await agents.base.flush_background(state)
     if texts != [GREETING]:
         raise RuntimeError(f"unexpected first line: {texts}")
     return elapsed
@@ -134,8 +135,8 @@ async def run(*, smoke: bool = False, scale: float = 1.0) -> BenchResult:
                     returned, greeted = await _entrypoint(agent_module)
                     entry_returned.append(returned)
                     entry_greeted.append(greeted)
-                await agents.base.flush_background()
-                await agents.session.drain_session_tasks()
+                # (each call drained its own background writes: _direct, and the entrypoint's
+                # shutdown callback)
             finally:
                 await db.close()
     d, r, g = Stats.of(direct), Stats.of(entry_returned), Stats.of(entry_greeted)

@@ -18,7 +18,6 @@ from livekit.agents.voice.run_result import ChatMessageAssert, RunResult
 
 from agents import BalanceAgent, CardSecurityAgent, Greeter, TransactionsAgent, new_session
 from agents.base import flush_background
-from agents.session import drain_session_tasks
 from agents.verification import bind_principal
 from shared_state import Assurance, HandoffBrief, SessionState
 from tools.db import Card, Database
@@ -195,8 +194,7 @@ async def run_scenario(
     except AssertionError as failure:
         return Outcome(scenario.name, False, str(failure).strip().splitlines()[0])
     finally:
-        await flush_background()
-        await drain_session_tasks()
+        await flush_background(state)
     return Outcome(scenario.name, True)
 
 

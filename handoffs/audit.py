@@ -31,9 +31,6 @@ from tools.db import Database, DatabaseUnavailable
 
 logger = logging.getLogger("bank.handoffs.audit")
 
-# Every write-behind task of every session, so tests and shutdown can wait for them all.
-_IN_FLIGHT: set[asyncio.Task[bool]] = set()
-
 
 @dataclass(frozen=True)
 class Checkpoint:
@@ -123,12 +120,10 @@ class AuditLog:
             return
         task = asyncio.get_running_loop().create_task(self.flush(checkpoint))
         self._tasks.add(task)
-        _IN_FLIGHT.add(task)
         task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[bool]) -> None:
         self._tasks.discard(task)
-        _IN_FLIGHT.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.error("handoff audit write failed", exc_info=task.exception())
 
@@ -140,9 +135,3 @@ class AuditLog:
     @property
     def pending(self) -> int:
         return len(self._unwritten)
-
-
-async def drain_audit_writes() -> None:
-    """Wait for every write-behind audit write of the process (tests and shutdown)."""
-    while _IN_FLIGHT:
-        await asyncio.gather(*list(_IN_FLIGHT), return_exceptions=True)

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from tools.pin_redaction import PinRedactor
 
+from .tasks import SessionTasks
+
 if TYPE_CHECKING:
     from tools.db import Database
 
@@ -192,6 +194,9 @@ class SessionState:
     escalation: HumanEscalation | None = None
     on_agent_changed: Callable[[str], Awaitable[None]] | None = None
     desks: DeskFactory | None = None
+    # The call's background work (security-event and audit writes, the keypad watcher),
+    # drained when the call ends.
+    tasks: SessionTasks = field(default_factory=SessionTasks)
     # The handoff claimed in the model reply being executed: (speech id, call id, target).
     # livekit performs at most one agent switch per reply (two returned agents: neither),
     # so a second transfer in the same reply is refused (agents.base.handoff).
@@ -304,9 +309,9 @@ def now_iso() -> str:
 
 _HANDLES = frozenset(
     {
-        "db", "audit", "escalation", "on_agent_changed", "desks", "handoff_claim", "resumed",
-        "pins",
-        "caller_words", "last_heard", "heard_before", "keypad_consent", "app_consent",
+        "db", "audit", "escalation", "on_agent_changed", "desks", "tasks", "handoff_claim",
+        "resumed", "pins", "caller_words", "last_heard", "heard_before", "keypad_consent",
+        "app_consent",
     }
 )  # fmt: skip
 

@@ -71,14 +71,12 @@ class Desk:
         )
 
     async def settle(self) -> None:
-        await settle()
+        await settle(self.state)
 
 
-async def settle() -> None:
-    """Wait for the background audit/security-event writes."""
-    await agents.base.flush_background()
-    await agents.session.drain_session_tasks()
-    await agents.base.flush_background()
+async def settle(state: SessionState) -> None:
+    """Wait for the call's background audit/security-event writes."""
+    await agents.base.flush_background(state)
 
 
 @asynccontextmanager
@@ -95,7 +93,7 @@ async def desk(
     async with session:
         await session.start(agent or Greeter())
         yield Desk(session, state, scripted, db)
-    await settle()
+    await settle(state)
 
 
 def assistant_texts(items: Iterable[Any]) -> list[str]:

@@ -57,11 +57,10 @@ REFUSAL = re.compile(
 GENERIC_INTERNAL_ERROR = "An internal error occurred"
 
 
-async def settle() -> None:
-    """Wait for every background audit / security-event write of the finished turns."""
-    for _ in range(3):
-        await agents.base.flush_background()
-        await agents.session.drain_session_tasks()
+async def settle(*states: SessionState) -> None:
+    """Wait for every background audit / security-event write of these calls' turns."""
+    for state in states:
+        await agents.base.flush_background(state)
 
 
 # -- other customers' data ---------------------------------------------------------------------
@@ -210,6 +209,7 @@ class Trace:
     outputs: list[tuple[str, str, bool]] = field(default_factory=list)  # (tool, output, is_error)
     http: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     session_ids: list[str] = field(default_factory=list)
+    states: list[SessionState] = field(default_factory=list)
     request_ids: list[str] = field(default_factory=list)
     security_events: list[dict[str, Any]] = field(default_factory=list)
     handoff_audit: list[dict[str, Any]] = field(default_factory=list)
@@ -299,6 +299,7 @@ async def run_session(db: Database, spec: dict[str, Any], trace: Trace) -> Sessi
         model = OfflineBankLLM()
         turns = [{"caller": line} for line in spec["caller_text"]]
     trace.session_ids.append(state.session_id)
+    trace.states.append(state)
     session = new_session(state, llm=model)
     async with session:
         if isinstance(model, ScriptedLLM) and agent_id != "greeter":
@@ -312,7 +313,7 @@ async def run_session(db: Database, spec: dict[str, Any], trace: Trace) -> Sessi
         live = getattr(session.current_agent, "agent_id", None)
         if live != state.current_agent:  # what is audited/checkpointed must be what runs
             trace.agent_mismatches.append((state.current_agent, live))
-    await settle()
+    await settle(state)
     if state.room_name:
         trace.checkpoints.append(json.dumps(await db.load_checkpoint(state.room_name)))
     trace.final_identity = state.principal.customer_number if state.principal else None
@@ -422,7 +423,7 @@ async def run_case(db: Database, case: dict[str, Any]) -> Trace:
                 trace.token_outcomes.append(outcome)
             else:
                 raise ValueError(step)
-    await settle()
+    await settle(*trace.states)
     for sid in trace.session_ids + trace.request_ids:
         trace.security_events += await db.security_events(sid)
         trace.handoff_audit += await db.handoff_audit(sid)

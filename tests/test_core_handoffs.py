@@ -89,7 +89,7 @@ async def test_every_allowed_edge_is_accepted(db: Database, src: str, dst: str) 
         # the fixed greeting was said once, at the start, never again
         assert _greetings_in_history(d) == 1
 
-        await settle()
+        await settle(d.state)
         rows = await db.handoff_audit(d.state.session_id)
         last = rows[-1]
         assert (last["from_agent"], last["to_agent"], last["outcome"]) == (src, dst, "accepted")
@@ -141,7 +141,7 @@ async def test_unverified_transfer_is_refused_then_continues_after_verification(
         assert type(d.session.current_agent) is BalanceAgent
         assert d.state.pending_intent is None
 
-        await settle()
+        await settle(d.state)
         rows = await db.handoff_audit(d.state.session_id)
         assert [(r["to_agent"], r["outcome"], r["rejection_reason"]) for r in rows] == [
             ("balance", "rejected", "verification_required"),
@@ -174,7 +174,7 @@ async def test_forbidden_edge_is_rejected_and_audited(db: Database, src: str, ds
         assert type(d.session.current_agent) is agent_class(src)
         assert d.state.current_agent == src
 
-        await settle()
+        await settle(d.state)
         rows = await db.handoff_audit(d.state.session_id)
         rejected = [r for r in rows if r["outcome"] == "rejected"]
         assert len(rejected) == 1
@@ -208,7 +208,7 @@ async def test_unknown_non_transfer_tool_is_refused_and_recorded(db: Database) -
         result.expect.skip_next_event_if(type="function_call", name="lock_card")
         out = result.expect.next_event().is_function_call_output(is_error=True).event().item
         assert out.name == "lock_card"
-        await settle()
+        await settle(d.state)
         cards = {c.last_four: c for c in await db.cards(d.state.principal.customer_id)}
         assert cards["4242"].status == "active"
         assert await db.card_events(cards["4242"].id) == []
@@ -248,7 +248,7 @@ async def test_ping_pong_falls_back_to_greeter_then_escalates(db: Database) -> N
         assert "verify_identity" in d.llm.calls[-1]["tools"]  # spoken as the greeter
         assert _greetings_in_history(d) == 1
 
-        await settle()
+        await settle(d.state)
         rows = await db.handoff_audit(d.state.session_id)
         assert [
             (r["from_agent"], r["to_agent"], r["outcome"], r["rejection_reason"]) for r in rows[-3:]
@@ -277,7 +277,7 @@ async def test_ping_pong_falls_back_to_greeter_then_escalates(db: Database) -> N
         assert "loop guard" in cases[0].summary
         assert str(cases[0].id) in outputs[-1].output
 
-        await settle()
+        await settle(d.state)
         rows = await db.handoff_audit(d.state.session_id)
         assert ("balance", "transactions", "rejected", "ping_pong") in [
             (r["from_agent"], r["to_agent"], r["outcome"], r["rejection_reason"]) for r in rows[-4:]
@@ -298,7 +298,7 @@ async def test_loop_guard_escalation_is_audited_once(db: Database) -> None:
             ToolCall("transfer_to_transactions"),
             "Calling back.",
         )
-        await settle()
+        await settle(d.state)
         rows = await db.handoff_audit(d.state.session_id)
         to_human = [r for r in rows if r["to_agent"] == HUMAN and r["outcome"] == "accepted"]
         assert len(to_human) == 1, [(r["seq"], r["reason"]) for r in to_human]
@@ -319,7 +319,7 @@ async def test_transfer_to_human_opens_callback_for_verified_caller(db: Database
         cases = await db.cases(customer_id)
         assert [c.kind for c in cases] == ["callback"]
         assert f"case number is {cases[0].id}" in out.output
-        await settle()
+        await settle(d.state)
         rows = await db.handoff_audit(d.state.session_id)
         assert (rows[-1]["from_agent"], rows[-1]["to_agent"], rows[-1]["outcome"]) == (
             "balance",
@@ -421,7 +421,7 @@ async def test_audit_rows_match_every_decision_and_are_immutable(db: Database) -
         await hop(d, "balance")  # accepted
         await d.say("card", ToolCall("transfer_to_card_security"), "Not from here.")  # rejected
         await hop(d, "greeter")  # accepted
-        await settle()
+        await settle(d.state)
         rows = await db.handoff_audit(d.state.session_id)
         history = d.state.handoff_history
         assert [(r["seq"], r["from_agent"], r["to_agent"], r["outcome"]) for r in rows] == [
@@ -459,7 +459,7 @@ async def test_audit_is_append_only_even_for_the_owner(db: Database, dsn: str) -
     async with desk(db) as d:
         await d.verify()
         await hop(d, "balance")
-        await settle()
+        await settle(d.state)
     owner = await asyncpg.connect(dsn)
     try:
         with pytest.raises(asyncpg.InsufficientPrivilegeError):

@@ -61,7 +61,7 @@ async def test_sensitive_tool_refused_before_verification(
             assert a.number_last_four not in everything
         for word in ("dollars", "$", "4242", "Uber", "[ref "):
             assert word not in out.output
-        await settle()
+        await settle(d.state)
         events = await db.security_events(d.state.session_id)
         assert [(e["kind"], e["detail"], e["customer_id"]) for e in events] == [
             ("refused_unverified", action, None)
@@ -125,7 +125,7 @@ async def test_three_wrong_pins_lock_out_and_lockout_persists(db: Database, dsn:
         result = await d.say("balance", ToolCall("transfer_to_balance"), "Sorry.")
         assert any(e.type == "function_call_output" and e.item.is_error for e in result.events)
         assert type(d.session.current_agent) is Greeter
-        await settle()
+        await settle(d.state)
         kinds = [e["kind"] for e in await db.security_events(d.state.session_id)]
         assert kinds[:4] == [
             "verification_wrong_pin",

@@ -244,7 +244,7 @@ async def test_lock_with_confirm_on_first_call_does_not_write(db: Database) -> N
         assert said(out).startswith("To confirm:")  # treated as the read-back
         assert (await _card(db, cid, "4242")).status == "active"
         assert await db.card_events(card.id) == []
-        await settle()
+        await settle(d.state)
         kinds = [e["kind"] for e in await db.security_events(d.state.session_id)]
         assert "unconfirmed_card_write" in kinds
 

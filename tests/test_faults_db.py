@@ -55,7 +55,7 @@ async def verified_call(
     async with new_session(state, llm=model) as session:
         await session.start(agent)
         yield session, state
-    await settle()
+    await settle(state)
 
 
 def _said(result: Any) -> list[str]:
@@ -349,7 +349,7 @@ async def test_handoff_audit_row_survives_a_db_outage(server: EmbeddedPostgres, 
             assert said == [HANDOFF_ACKNOWLEDGEMENTS[0], AUDIT_NOT_DURABLE]
             model.push(ToolCall("transfer_to_greeter", {"reason": "done"}), "Front desk.")
             await session.run(user_input="something else")
-        await settle()
+        await settle(state)
         rows = await db.handoff_audit(state.session_id)
         assert [(r["seq"], r["from_agent"], r["to_agent"], r["outcome"]) for r in rows] == [
             (1, "greeter", "balance", "accepted"),

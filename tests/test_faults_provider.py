@@ -50,7 +50,7 @@ async def call(
             await asyncio.sleep(0.01)
         assert assistant_lines(session), "no opening line"
         yield session, state
-    await settle()
+    await settle(state)
 
 
 async def _run(session: Any, text: str) -> None:

@@ -144,7 +144,7 @@ async def test_verification_then_handoff_through_the_real_plugin(
         # the new desk's requests carry its own tools, not the greeter's
         assert "get_balance" in standin.tools_of(-1)
         assert "verify_identity" not in standin.tools_of(-1)
-    await settle()
+    await settle(state)
 
 
 async def test_tool_call_with_optional_and_choice_arguments(
@@ -183,7 +183,7 @@ async def test_tool_call_with_optional_and_choice_arguments(
         assert "5454" in envelope["say"]  # Alice's credit card, read back before any write
         cards = await db.cards(state_customer(session))
         assert all(c.status == "active" for c in cards if c.last_four == "5454")
-    await settle()
+    await settle(session.userdata)
 
 
 def state_customer(session: Any) -> int:
@@ -217,7 +217,7 @@ async def test_429_then_500_then_recovery_apologises_once(
         standin.push("I'm here. Which account?")
         await asyncio.wait_for(session.run(user_input="hello?"), 15)
         assert assistant_lines(session)[before:] == [APOLOGY, "I'm here. Which account?"]
-    await settle()
+    await settle(session.userdata)
 
 
 async def test_a_stream_cut_mid_reply_gets_the_apology_and_the_call_goes_on(
@@ -242,7 +242,7 @@ async def test_a_stream_cut_mid_reply_gets_the_apology_and_the_call_goes_on(
         standin.push("Sorry about that. Which account?")
         await asyncio.wait_for(session.run(user_input="are you there?"), 15)
         assert assistant_lines(session)[-1] == "Sorry about that. Which account?"
-    await settle()
+    await settle(session.userdata)
 
 
 async def test_a_provider_that_hangs_times_out_into_the_apology(
@@ -267,7 +267,7 @@ async def test_a_provider_that_hangs_times_out_into_the_apology(
         standin.push("Still here. Which account?")
         await asyncio.wait_for(session.run(user_input="hello?"), 15)
         assert assistant_lines(session)[-1] == "Still here. Which account?"
-    await settle()
+    await settle(session.userdata)
 
 
 class _AgentWithAnOpenMap(BalanceAgent):
@@ -300,7 +300,7 @@ async def test_the_stand_in_refuses_a_schema_the_provider_would_refuse(db: Datab
                 await asyncio.sleep(0.01)
     finally:
         await bad.stop()
-        await settle()
+        await settle(session.userdata)
     assert bad.requests == [] and bad.remaining == 1
     assert any(
         "set_limits" in e and "additionalProperties' must be false" in e for e in bad.rejections[0]

@@ -139,7 +139,7 @@ async def test_handoff_updates_the_one_realtime_session(
         # the PIN the caller said never stays in the conversation the provider holds
         assert "1234" not in json.dumps(list(conn.items.values()))
     await models.llm.aclose()
-    await settle()
+    await settle(state)
     # the model's own replies are its own audio: the TTS spoke the greeting only
     assert len(realtime.speech_requests) == greeting_requests
 
@@ -180,4 +180,4 @@ async def test_a_failed_realtime_response_gets_the_apology_and_the_call_goes_on(
             lambda: assistant_lines(session)[-1] == "Sorry about that. Which account?", "reply"
         )
     await models.llm.aclose()
-    await settle()
+    await settle(state)

@@ -104,7 +104,7 @@ async def test_transcripts_reach_the_session_and_each_desk_speaks_with_its_voice
             "What's my balance?",
         ]
 
-    await settle()
+    await settle(state)
     assert eleven.spoken() == [
         (DEFAULT_VOICES["greeter"], GREETING),
         (DEFAULT_VOICES["greeter"], "Thanks Alice, you're verified."),

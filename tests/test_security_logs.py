@@ -110,7 +110,7 @@ async def _converse(db: Database, lines: list[str]) -> tuple[SessionState, list[
                 for ev in result.events
                 if ev.type == "message" and ev.item.role == "assistant"
             ]
-    await settle()
+    await settle(state)
     return state, said
 
 

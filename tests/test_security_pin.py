@@ -60,7 +60,7 @@ def _after_first_check(snapshots: list[str], said: str) -> list[str]:
 
 
 async def _stored(db: Database, state: SessionState) -> list[str]:
-    await settle()
+    await settle(state)
     saved = await db.load_checkpoint(state.room_name or "")
     audit = await db.handoff_audit(state.session_id)
     events = await db.security_events(state.session_id)
@@ -196,7 +196,7 @@ async def test_wrong_pin_retry_is_heard_then_scrubbed(db: Database) -> None:
         await session.run(user_input="1001 pin 1111")
         await session.run(user_input="1001 pin 1111 again")
         await session.run(user_input="hmm")
-    await settle()
+    await settle(state)
     assert "1111" in model.snapshots[2]  # the retry is heard by the model that checks it
     assert not holds_pin(model.snapshots[-1], "1111")
     events = await db.security_events(state.session_id)

@@ -36,7 +36,7 @@ async def _first_call(db: Database, room: str, lines: list[str]) -> SessionState
         await session.start(Greeter())
         for line in lines:
             await session.run(user_input=line)
-    await settle()
+    await settle(state)
     return state
 
 
@@ -59,7 +59,7 @@ async def _resume(db: Database, room: str, lines: list[str]) -> tuple[SessionSta
                 if ev.type == "message" and ev.item.role == "assistant"
             ]
         history = list(session.history.items)
-    await settle()
+    await settle(state)
     return state, said, history
 
 
@@ -163,7 +163,7 @@ async def test_pin_smuggled_in_a_transfer_reason_does_not_reach_checkpoint_or_au
         await session.start(Greeter())
         await session.run(user_input="1001, PIN 1234")
         await session.run(user_input="balance")
-    await settle()
+    await settle(state)
     saved = await db.load_checkpoint("room-5")
     audit = await db.handoff_audit(state.session_id)
     assert saved is not None and saved["current_agent"] == "balance"

@@ -129,9 +129,9 @@ async def test_checkpoint_is_deleted_when_the_caller_hangs_up(db: Database) -> N
     await session.start(Greeter())
     await session.run(user_input="1001, PIN 1234")
     await session.run(user_input="balance")
-    await settle()
+    await settle(state)
     assert await db.load_checkpoint("room-hangup") is not None
     # What room_io does when the linked participant leaves the room.
     await session._aclose_impl(reason=CloseReason.PARTICIPANT_DISCONNECTED)
-    await settle()
+    await settle(state)
     assert await db.load_checkpoint("room-hangup") is None

@@ -11,7 +11,8 @@ from shared_state import HandoffBrief, Intent, SessionState
 from tools.db import DatabaseUnavailable
 from tools.outcomes import Balance, NoSuchAccount, Unavailable
 
-from .base import BankAgent, require_principal
+from .base import BankAgent
+from .guard import require_principal
 from .prefetch import OpeningRead
 from .render import account_view, fail, render
 

@@ -13,9 +13,11 @@ from shared_state import SessionState
 from shared_state.state import quote_untrusted
 from tools.outcomes import Verified
 
-from .base import BankAgent, handoff, hold_the_floor
+from .base import BankAgent
+from .guard import hold_the_floor
 from .prompts import prompt
 from .render import fail, render
+from .transfer import handoff
 from .verification import VerificationRefused, verify_customer
 
 GREETING = (

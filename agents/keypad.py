@@ -14,8 +14,8 @@ from livekit.agents.voice.speech_handle import SpeechHandle
 from handoffs import carried_context, decide_handoff, save_checkpoint
 from shared_state import Assurance, HandoffBrief, Intent, SessionState
 
-from .base import build_agent
 from .consent import keypad_key
+from .transfer import build_agent
 from .verification import VerificationRefused, verify_customer
 
 logger = logging.getLogger("bank.keypad")

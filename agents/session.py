@@ -20,8 +20,8 @@ from handoffs.engine import decide_handoff
 from shared_state import HandoffBrief, SessionState
 from tools.log_redaction import install_log_redaction
 
-from .base import audit_refusal
 from .redaction import checks_pins, learn_pin_from_call, scrub_contexts, scrub_item, scrub_items
+from .refusals import audit_refusal
 from .registry import build_agent
 from .resume import forget_call
 

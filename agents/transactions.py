@@ -11,7 +11,8 @@ from shared_state import HandoffBrief, Intent, SessionState
 from tools.db import DatabaseUnavailable
 from tools.outcomes import Refused, Transactions, Unavailable
 
-from .base import BankAgent, require_principal
+from .base import BankAgent
+from .guard import require_principal
 from .prefetch import OpeningRead
 from .render import fail, render, txn_view
 

@@ -27,6 +27,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared_state import SessionState
 from tools.db import Database, DatabaseUnavailable
 
 logger = logging.getLogger("bank.handoffs.audit")
@@ -135,3 +136,21 @@ class AuditLog:
     @property
     def pending(self) -> int:
         return len(self._unwritten)
+
+
+async def audit_settled(state: SessionState) -> None:
+    """Every audit write of this call started so far has completed."""
+    if state.audit is not None:
+        await state.audit.settled()
+
+
+async def audit_durable(state: SessionState) -> bool:
+    """Every audit row of this session so far is written (after the writes in flight, and
+    one more attempt, with the database's own bounded retries, for rows a failed write left
+    behind)."""
+    if state.audit is None:
+        return True
+    await state.audit.settled()
+    if state.audit.pending:
+        await state.audit.flush()
+    return state.audit.pending == 0

@@ -86,8 +86,8 @@ _VERB = {"lock": "lock", "unlock": "unlock", "lost": "report as lost", "stolen":
 _DONE = {
     # The unlock rule as card_security enforces it: a PIN-verified or app-signed-in caller,
     # and their yes to the read-back (the caller may already be on the phone with us).
-    "lock": "is now locked. To unlock it, just ask, on this call or a later one: I'll need "
-    "you verified with your PIN or signed in to the app, and your yes when I read the card back",
+    "lock": "is now locked. To unlock it, just ask, on this call or a later one: once you're "
+    "verified, I'll read the card back and unlock it on your yes",
     "unlock": "is unlocked and ready to use",
     "lost": "is blocked and reported lost",
     "stolen": "is blocked and reported stolen",

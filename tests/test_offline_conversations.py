@@ -837,7 +837,7 @@ async def test_lock_line_says_the_unlock_rule_the_desk_enforces(db: Database) ->
         t = await call.say("yes")
         assert "4242 is now locked" in t.text
         assert "calling us" not in t.text and "call us" not in t.text
-        assert "just ask" in t.text and "PIN" in t.text and "yes" in t.text
+        assert "just ask" in t.text and "verified" in t.text and "yes" in t.text
         t = await call.say("please unlock it")
         assert "unlock the Visa debit card ending 4242" in t.text
         assert (await _card(db, "1001", "4242"))[1] == "locked"  # only after the yes

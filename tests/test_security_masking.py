@@ -3,7 +3,10 @@
 
 No absolute timings: each masker's time on an input is divided by a linear baseline's time
 on the same input (one interpreted step per character), and that ratio may not grow
-with the input's length. A quadratic masker's ratio grows with the length (32x here)."""
+with the input's length. A quadratic masker's ratio grows with the length (64x here).
+
+The bar (16x) sits far from both: a 2-core box loaded 4x over measured 8x on a linear
+masker, a quadratic one measures 64x."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from handoffs import mask_sensitive
 from tools.log_redaction import scrub
 from tools.pin_redaction import PinRedactor
 
-SHORT, LONG = 250, 8000  # characters: LONG is 32x SHORT
+SHORT, LONG = 250, 16000  # characters: LONG is 64x SHORT
 
 HOSTILE: dict[str, Callable[[int], str]] = {
     "number words": lambda n: ("one " * n)[:n] + "1",
@@ -89,8 +92,8 @@ def test_masking_cost_grows_linearly(masker: str, shape: str) -> None:
     fn, make = MASKERS[masker], HOSTILE[shape]
     short = _relative_cost(fn, make(SHORT))
     long = _relative_cost(fn, make(LONG))
-    # Linear: the ratio to the baseline stays put (about 1x). Quadratic: about 32x.
-    assert long / short < 8.0, f"{masker} on {shape}: {short:.1f}x -> {long:.1f}x baseline"
+    # Linear: the ratio to the baseline stays put (about 1x). Quadratic: about 64x.
+    assert long / short < 16.0, f"{masker} on {shape}: {short:.1f}x -> {long:.1f}x baseline"
 
 
 def test_masking_still_masks() -> None:

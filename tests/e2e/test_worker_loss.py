@@ -27,7 +27,7 @@ async def test_call_survives_a_killed_worker_at_the_same_desk(private_stack: Sta
         first.kill()  # SIGKILL to the worker and its job processes: a lost machine
         mark = len(caller.lines)
         replacement = private_stack.worker("worker-replacement").start()
-        back = await caller.expect(r"cut off", after=mark, within=90)
+        back = await caller.expect(r"cut off", after=mark, within=180)  # ~20 s ICE timeout + a new job process
         assert back.desk == "balance"
         assert "balance desk" in back.text
 

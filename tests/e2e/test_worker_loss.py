@@ -27,7 +27,8 @@ async def test_call_survives_a_killed_worker_at_the_same_desk(private_stack: Sta
         first.kill()  # SIGKILL to the worker and its job processes: a lost machine
         mark = len(caller.lines)
         replacement = private_stack.worker("worker-replacement").start()
-        back = await caller.expect(r"cut off", after=mark, within=180)  # ~20 s ICE timeout + a new job process
+        # ~20 s for the server to give up on the dead agent, then a new job process.
+        back = await caller.expect(r"cut off", after=mark, within=180)
         assert back.desk == "balance"
         assert "balance desk" in back.text
 

@@ -11,7 +11,7 @@ from livekit.agents import ToolError
 
 from handoffs import DISPLAY_NAMES
 from tools.db import Account, Card, Transaction
-from tools.money import speak_cents
+from tools.money import format_cents
 from tools.outcomes import (
     AccountView,
     AmbiguousCard,
@@ -123,15 +123,15 @@ def describe_account(a: AccountView) -> str:
     label = f"{_KIND_NAMES[a.kind]} account ending {a.last_four}"
     if a.kind == "credit_card":
         return (
-            f"On your {label}, you owe {speak_cents(a.ledger_cents)} and have "
-            f"{speak_cents(a.available_credit_cents or 0)} of available credit; your credit "
-            f"limit is {speak_cents(a.credit_limit_cents or 0)}."
+            f"On your {label}, you owe {format_cents(a.ledger_cents)} and have "
+            f"{format_cents(a.available_credit_cents or 0)} of available credit; your credit "
+            f"limit is {format_cents(a.credit_limit_cents or 0)}."
         )
-    text = f"Your {label} has an available balance of {speak_cents(a.available_cents)}"
+    text = f"Your {label} has an available balance of {format_cents(a.available_cents)}"
     if a.available_cents != a.ledger_cents:
         text += (
-            f"; the current balance is {speak_cents(a.ledger_cents)}, "
-            f"with {speak_cents(abs(a.pending_cents))} in pending transactions"
+            f"; the current balance is {format_cents(a.ledger_cents)}, "
+            f"with {format_cents(abs(a.pending_cents))} in pending transactions"
         )
     return text + "."
 
@@ -141,7 +141,7 @@ def describe_transaction(t: TxnView) -> str:
     direction = "a deposit of" if t.amount_cents > 0 else "a charge of"
     pending = " (pending)" if t.pending else ""
     return (
-        f"{direction} {speak_cents(abs(t.amount_cents))} at {t.merchant} "
+        f"{direction} {format_cents(abs(t.amount_cents))} at {t.merchant} "
         f"{spoken_date(t.on)}{pending}"
     )
 
@@ -194,13 +194,13 @@ def say(outcome: AnyOutcome) -> str:  # noqa: C901 - one flat case per outcome
             return _unchanged(outcome)
         case DisputeNeedsConfirmation(txn=txn):
             return (
-                f"To confirm: open a dispute for the {speak_cents(abs(txn.amount_cents))} "
+                f"To confirm: open a dispute for the {format_cents(abs(txn.amount_cents))} "
                 f"charge at {txn.merchant} {spoken_date(txn.on)}? "
                 "Please say yes to confirm, or no to cancel."
             )
         case DisputeOpened(txn=txn, case_id=case_id, created=created):
             what = (
-                f"the {speak_cents(abs(txn.amount_cents))} charge at {txn.merchant} "
+                f"the {format_cents(abs(txn.amount_cents))} charge at {txn.merchant} "
                 f"{spoken_date(txn.on)}"
             )
             if not created:

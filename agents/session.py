@@ -8,7 +8,10 @@ import logging
 from typing import Any
 
 from livekit.agents import AgentSession, APIError, llm
-from livekit.agents.voice.agent_session import SessionConnectOptions
+from livekit.agents.voice.agent_session import (
+    DEFAULT_TTS_TEXT_TRANSFORMS,
+    SessionConnectOptions,
+)
 from livekit.agents.voice.events import (
     CloseReason,
     ConversationItemAddedEvent,
@@ -19,6 +22,7 @@ from livekit.agents.voice.events import (
 from handoffs.engine import decide_handoff
 from shared_state import HandoffBrief, SessionState
 from tools.log_redaction import install_log_redaction
+from tools.money import spoken_amounts
 
 from .redaction import checks_pins, learn_pin_from_call, scrub_contexts, scrub_item, scrub_items
 from .refusals import audit_refusal
@@ -66,6 +70,8 @@ def new_session(
         turn_handling={"turn_detection": turn_detection, "interruption": {"mode": "vad"}},
         userdata=state,
         max_tool_steps=max_tool_steps,
+        # Desks write amounts as "$4,500.12", which the transcript shows; the TTS says words.
+        tts_text_transforms=[*DEFAULT_TTS_TEXT_TRANSFORMS, spoken_amounts],
         **kwargs,
     )
     attach_guards(session, state)

@@ -21,7 +21,7 @@ from shared_state import (
     SuspectTransaction,
 )
 from tools.db import Database
-from tools.money import speak_cents
+from tools.money import format_cents
 
 # -- the guard on sensitive tools ---------------------------------------------------------------
 
@@ -57,7 +57,7 @@ async def test_sensitive_tool_refused_before_verification(
 
         everything = all_text(d.session.history)
         for a in accounts:
-            assert speak_cents(a.available_balance_cents) not in everything
+            assert format_cents(a.available_balance_cents) not in everything
             assert a.number_last_four not in everything
         for word in ("dollars", "$", "4242", "Uber", "[ref "):
             assert word not in out.output
@@ -93,7 +93,7 @@ async def test_caller_id_hint_is_not_verification(db: Database) -> None:
         assert d.state.assurance is Assurance.CALLER_ID and not d.state.is_verified
         result = await d.say("balance", ToolCall("get_balance"), "Verify first.")
         out = [e.item for e in result.events if e.type == "function_call_output"][0]
-        assert out.is_error and "dollars" not in out.output
+        assert out.is_error and "$" not in out.output
 
 
 # -- PIN: lockout and redaction -------------------------------------------------------------------
@@ -249,7 +249,7 @@ async def test_balance_ignores_customer_id_from_model_args(db: Database) -> None
         out = [e.item for e in result.events if e.type == "function_call_output"][0]
         for a in ben_accounts:
             assert a.number_last_four not in out.output
-            assert speak_cents(a.available_balance_cents) not in out.output
+            assert format_cents(a.available_balance_cents) not in out.output
         if not out.is_error:
             alice_checking = [a for a in await db.accounts(alice.id) if a.kind == "checking"][0]
             assert alice_checking.number_last_four in out.output

@@ -10,7 +10,7 @@ from core_helpers import Desk, ToolCall, desk, first_system_brief, hop, said, se
 from agents import CardSecurityAgent
 from agents.render import describe_transaction, txn_view
 from tools.db import Database
-from tools.money import speak_cents
+from tools.money import format_cents
 from tools.outcomes import Transactions, decode
 
 
@@ -43,12 +43,14 @@ async def test_balance_is_read_live_from_the_db(db: Database, dsn: str) -> None:
         for a in accounts:
             assert a.number_last_four in said(out)
             if a.kind == "credit_card":
-                assert speak_cents(a.available_credit_cents or 0) in said(out)
+                assert format_cents(a.available_credit_cents or 0) in said(out)
             else:
-                assert f"available balance of {speak_cents(a.available_balance_cents)}" in said(out)
+                assert f"available balance of {format_cents(a.available_balance_cents)}" in said(
+                    out
+                )
         # pending makes checking's available differ from current: both are explained
         checking = accounts[0]
-        assert f"current balance is {speak_cents(checking.ledger_balance_cents)}" in said(out)
+        assert f"current balance is {format_cents(checking.ledger_balance_cents)}" in said(out)
 
         # the next answer reflects the DB as it is now, not a cached figure
         owner = await asyncpg.connect(dsn)
@@ -65,7 +67,7 @@ async def test_balance_is_read_live_from_the_db(db: Database, dsn: str) -> None:
             "checking again?", ToolCall("get_balance", {"account": "checking"}), "OK."
         )
         out = _out(result)
-        assert "one thousand two hundred thirty-four dollars and fifty-six cents" in said(out)
+        assert "$1,234.56" in said(out)
         assert "savings" not in said(out) and "credit" not in said(out)
 
 
@@ -111,7 +113,7 @@ async def test_transactions_merchant_filter(db: Database) -> None:
         assert len(uber) == 1
         assert said(out).startswith("Your most recent transaction is")
         assert _refs(out) == [uber[0].id]
-        assert "twenty-three dollars and ten cents" in said(out)
+        assert "$23.10" in said(out)
         out = _out(
             await d.say(
                 "any zx?", ToolCall("get_transactions", {"merchant": "ZX Electronics"}), "No."

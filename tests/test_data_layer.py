@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import asyncpg
@@ -21,7 +22,7 @@ from tools.db import (
     seed_demo,
 )
 from tools.db.retry import is_transient, with_retry
-from tools.money import format_cents, speak_cents
+from tools.money import format_cents, speak_amounts, speak_cents, spoken_amounts
 
 
 async def test_migrations_apply_from_zero_and_are_idempotent(pg_server: EmbeddedPostgres) -> None:
@@ -390,3 +391,21 @@ async def test_demo_reset_restarts_case_numbers_and_forgets_saved_calls(
         assert [r["room_name"] for r in rooms] == ["call-anon"]
     finally:
         await db.close()
+
+
+async def test_spoken_amounts_turns_display_amounts_into_words_across_chunks() -> None:
+    """The TTS text transform: an amount split over stream chunks still becomes words;
+    other numbers and text pass unchanged."""
+    text = "You owe $845.50; limit $5,000.00. Card ending 4242, case 7, and -$12.00 today."
+
+    async def chunks(size: int) -> AsyncIterator[str]:
+        for i in range(0, len(text), size):
+            yield text[i : i + size]
+
+    expected = (
+        "You owe eight hundred forty-five dollars and fifty cents; limit five thousand "
+        "dollars. Card ending 4242, case 7, and minus twelve dollars today."
+    )
+    assert speak_amounts(text) == expected
+    for size in (1, 2, 3, 5, 8, len(text)):
+        assert "".join([c async for c in spoken_amounts(chunks(size))]) == expected, size

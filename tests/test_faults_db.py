@@ -23,7 +23,7 @@ from agents.verification import bind_principal
 from models import OfflineBankLLM
 from shared_state import Assurance, HandoffBrief, SessionState
 from tools.db import Database, DatabaseUnavailable, EmbeddedPostgres
-from tools.money import speak_cents
+from tools.money import format_cents
 from tools.outcomes import Unavailable, decode
 
 
@@ -101,7 +101,7 @@ async def test_restart_between_turns_next_tool_call_succeeds(
             server.start()  # every pooled connection is now dead
             second = await session.run(user_input="what's my checking balance?")
         heard = " ".join(_said(second))
-        assert speak_cents(checking.available_balance_cents) in heard, heard
+        assert format_cents(checking.available_balance_cents) in heard, heard
         assert "can't reach" not in heard
         assert all(not o.is_error for o in _outputs(first) + _outputs(second))
     finally:
@@ -136,7 +136,7 @@ async def test_db_down_mid_turn_caller_hears_clear_message_then_recovers(
             # ... and the very next request after it is back works, in the same session
             back = await asyncio.wait_for(session.run(user_input="what's my checking balance?"), 10)
             heard = " ".join(_said(back))
-            assert speak_cents(checking.available_balance_cents) in heard, heard
+            assert format_cents(checking.available_balance_cents) in heard, heard
             assert state.principal is not None and state.principal.customer_number == "1001"
     finally:
         server.start()
@@ -245,7 +245,7 @@ async def test_pool_exhausted_during_a_turn_then_recovers(dsn: str) -> None:
                 ToolCall("get_balance", {"account": "checking"}), lambda ctx: _last_output(ctx)
             )
             ok = await asyncio.wait_for(session.run(user_input="and now?"), 5)
-            assert speak_cents(checking.available_balance_cents) in " ".join(_said(ok))
+            assert format_cents(checking.available_balance_cents) in " ".join(_said(ok))
     finally:
         await db.close()
 

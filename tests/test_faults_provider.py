@@ -18,7 +18,7 @@ from agents.session import APOLOGY, APOLOGY_REPEATED
 from agents.verification import bind_principal
 from shared_state import Assurance, HandoffBrief, SessionState
 from tools.db import Database
-from tools.money import speak_cents
+from tools.money import format_cents
 
 NO_RETRY = SessionConnectOptions(
     llm_conn_options=APIConnectOptions(max_retry=0, retry_interval=0.01, timeout=2.0),
@@ -73,7 +73,7 @@ async def test_llm_connection_error_gets_an_apology_and_the_next_turn_works(db: 
         result = await asyncio.wait_for(session.run(user_input="what's my balance?"), 10)
         out = [e.item for e in result.events if e.type == "function_call_output"]
         assert out and not out[0].is_error
-        assert speak_cents(checking.available_balance_cents) in out[0].output
+        assert format_cents(checking.available_balance_cents) in out[0].output
         assert assistant_lines(session)[-1] == "Here it is."
 
 

@@ -26,7 +26,7 @@ async def test_clear_request_at_the_greeter_after_verification(db: Database) -> 
         t = await call.say("what's my balance?")
         assert t.handoffs == ["balance"] and t.model_calls == 2
         assert t.replies[0] == TRANSFERRING and len(t.replies) == 2
-        assert "four thousand four hundred fifty-eight dollars" in t.replies[1]
+        assert "$4,458.12" in t.replies[1]
         assert t.tools == ["transfer_to_balance", "get_balance"]
 
 

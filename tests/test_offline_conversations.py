@@ -25,7 +25,7 @@ async def test_demo_journey_verify_balance_transactions_suspicious_lock_back(db:
         assert t.agent == "greeter" and "customer number" in t.text
         t = await call.say("my customer number is 1001 and my PIN is 1234")
         assert t.handoffs == ["balance"] and t.tools[-1] == "get_balance"
-        assert "Alice" in t.text and "four thousand four hundred fifty-eight dollars" in t.text
+        assert "Alice" in t.text and "$4,458.12" in t.text
         # the acknowledgement, then one opening line that answers (no second greeting),
         # in two model calls: verify_identity, then the desk speaking what it read on entry
         assert t.replies[0] == "Thank you, one moment." and len(t.replies) == 2
@@ -76,7 +76,7 @@ async def test_filtered_transactions_and_pending_balance(db: Database) -> None:
         assert "Diego" in t.text
         t = await call.say("how much money do I have in checking?")
         assert t.agent == "balance" and "pending" in t.text
-        assert "two thousand three hundred dollars" in t.text  # available
+        assert "$2,300.00" in t.text  # available
         t = await call.say("show me transactions at Costco")
         assert t.agent == "transactions" and "Costco" in t.text and "Hilton" not in t.text
     async with OfflineCall(db) as call:
@@ -333,7 +333,7 @@ async def test_balance_and_transaction_phrasings(db: Database) -> None:
     async with OfflineCall(db) as call:
         await call.say("1001 1234")
         t = await call.say("what do I owe on my credit card")
-        assert t.agent == "balance" and "your credit limit is five thousand dollars" in t.text
+        assert t.agent == "balance" and "your credit limit is $5,000.00" in t.text
         assert "checking" not in t.text
         t = await call.say("how much do I have in savings")
         assert "savings" in t.text and "checking" not in t.text
@@ -394,7 +394,7 @@ async def test_injection_refused_for_a_verified_caller(db: Database, attack: str
         await call.say("what's my balance")
         t = await call.say(attack)
         assert "can't" in t.text and not t.tools
-        assert "dollars" not in t.text and call.state.principal is not None
+        assert "$" not in t.text and call.state.principal is not None
         assert call.state.principal.customer_number == "1001"
 
 
@@ -516,7 +516,7 @@ async def test_savings_question_before_verifying_reads_savings_after(db: Databas
         assert "customer number" in t.text
         t = await call.say("1001 1234")
         assert t.handoffs == ["balance"] and "savings account" in t.text
-        assert "checking" not in t.text and "twelve thousand five hundred" in t.text
+        assert "checking" not in t.text and "$12,500.00" in t.text
 
 
 @pytest.mark.parametrize(
@@ -665,7 +665,7 @@ async def test_someone_elses_account_is_refused_without_reading_anything(db: Dat
         ):
             t = await call.say(ask)
             assert "only help with your own accounts" in t.text and not t.tools
-            assert "dollars" not in t.text and t.agent == "greeter"
+            assert "$" not in t.text and t.agent == "greeter"
     async with OfflineCall(db) as call:
         t = await call.say("something's wrong with my account")
         assert "balance, a transaction" in t.text
@@ -681,9 +681,9 @@ async def test_three_wrong_pins_then_the_right_one_stays_locked(db: Database) ->
             t = await call.say(f"1002 {pin}")
         assert "locked for 15 minutes" in t.text
         t = await call.say("1002 5678")
-        assert "locked" in t.text and "dollars" not in t.text and call.state.principal is None
+        assert "locked" in t.text and "$" not in t.text and call.state.principal is None
         t = await call.say("what's my balance")
-        assert "dollars" not in t.text and t.agent == "greeter"
+        assert "$" not in t.text and t.agent == "greeter"
     events = [e["kind"] for e in await db.security_events(call.state.session_id)]
     assert events.count("verification_wrong_pin") == 2 and "verification_verified" not in events
 

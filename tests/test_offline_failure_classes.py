@@ -38,7 +38,7 @@ async def test_out_of_scope_is_said_honestly_with_a_person_offered(
         await call.say("1001 1234")
         t = await call.say(said)
         assert honest in t.text and "connect you with a person" in t.text
-        assert not t.tools and "dollars" not in t.text  # no balance, no listing read instead
+        assert not t.tools and "$" not in t.text  # no balance, no listing read instead
         t = await call.say("yes please")
         assert t.tools == ["transfer_to_human"] and "call you back" in t.text
     assert await _cases(db, "1001") == ["callback"]

@@ -24,7 +24,7 @@ from agents.session import APOLOGY
 from agents.verification import bind_principal
 from shared_state import Assurance, HandoffBrief, SessionState
 from tools.db import Database
-from tools.money import speak_cents
+from tools.money import format_cents
 
 ONE_TRY = SessionConnectOptions(
     llm_conn_options=APIConnectOptions(max_retry=0, retry_interval=0.01, timeout=5.0),
@@ -139,7 +139,7 @@ async def test_verification_then_handoff_through_the_real_plugin(
         )
         result.expect.next_event().is_function_call_output(is_error=False)
         text = result.expect.next_event().is_message(role="assistant").event().item.text_content
-        assert speak_cents(checking.available_balance_cents) in (text or "")
+        assert format_cents(checking.available_balance_cents) in (text or "")
         assert isinstance(session.current_agent, BalanceAgent)
         # the new desk's requests carry its own tools, not the greeter's
         assert "get_balance" in standin.tools_of(-1)

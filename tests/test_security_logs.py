@@ -132,7 +132,7 @@ async def test_full_call_logs_no_pin_card_number_or_balance(
     )
     # The conversation really happened (so the logs had the chance to leak).
     assert state.principal is not None and state.principal.customer_number == "1001"
-    assert any("four thousand four hundred fifty-eight dollars" in s for s in said), said
+    assert any("$4,458.12" in s for s in said), said
     assert any("Whole Foods Market" in s for s in said), said
     alice = await db.customer_by_number("1001")
     assert [c.status for c in await db.cards(alice.id) if c.last_four == "4242"] == ["locked"]

@@ -18,7 +18,7 @@ from agents.greeter import GREETING
 from models import OfflineBankLLM
 from shared_state import SessionState
 from tools.db import Database
-from tools.money import speak_cents
+from tools.money import format_cents
 
 
 def _assistant(items: Any) -> list[str]:
@@ -89,7 +89,9 @@ async def test_resume_after_handoff_keeps_specialist_and_principal(db: Database)
     assert not any(t.startswith(("Hello", "Hi ")) for t in everything), everything
     # no re-verification: no verify tool call, no request for the PIN
     assert not [i for i in history if i.type == "function_call" and i.name == "verify_identity"]
-    assert not any("PIN" in t or "customer number" in t for t in said), said
+    # (the lock line may say what an unlock needs later: "verified with your PIN")
+    asks = ("customer number", "key in your PIN", "what's your PIN", "and your PIN")
+    assert not any(ask in t for t in said for ask in asks), said
     assert any(t.startswith("Done") for t in said), said
     assert [c.status for c in await db.cards(alice.id) if c.id == card.id] == ["locked"]
     assert state.principal == before.principal
@@ -105,7 +107,7 @@ async def test_resume_at_balance_answers_without_reverifying(db: Database) -> No
     state, said, history = await _resume(db, "room-2", ["what's my checking balance?"])
     assert state.current_agent == "balance" and state.principal == before.principal
     assert GREETING not in _assistant(history)
-    assert any(speak_cents(checking.available_balance_cents) in t for t in said), said
+    assert any(format_cents(checking.available_balance_cents) in t for t in said), said
 
 
 async def test_checkpoint_is_rewritten_at_every_handoff(db: Database) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from livekit.agents import llm
+from livekit.agents.voice import io
 
 import agents.base
 from agents import Greeter, new_session
@@ -146,3 +147,51 @@ def said_amount(transcript: str, dollars: int) -> bool:
     """Whisper writes a spoken amount as figures ('$4,500') or, now and then, as words."""
     figures = re.sub(r"(?<=\d),(?=\d)", "", transcript)
     return str(dollars) in figures or number_to_words(dollars) in transcript.lower()
+
+
+class CapturedTranscript(io.TextOutput):
+    """The session's transcription output: what a room sends on lk.transcription."""
+
+    def __init__(self) -> None:
+        super().__init__(label="captured", next_in_chain=None)
+        self.text = ""
+
+    async def capture_text(self, text: str) -> None:
+        self.text += text
+
+    def flush(self) -> None:
+        self.text += "\n"
+
+
+async def test_transcript_shows_amounts_as_figures_and_the_tts_says_them_in_words(
+    db: Database, desk_voices: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spoken-form normalisation belongs to the TTS input only: the caller reads
+    "$4,458.12" in the transcript and hears "four thousand four hundred fifty-eight dollars
+    and twelve cents" from Piper."""
+    spoken: list[str] = []
+    synthesize = PiperTTS.synthesize
+
+    def recording(self: PiperTTS, text: str, **kwargs: Any) -> Any:
+        spoken.append(text)
+        return synthesize(self, text, **kwargs)
+
+    monkeypatch.setattr(PiperTTS, "synthesize", recording)
+    state = SessionState(db=db, channel="app")
+    session = new_session(state, llm=desk_voices.llm, vad=desk_voices.vad)
+    session.output.audio = CapturedSpeaker(lambda: state.current_agent or "greeter")
+    transcript = CapturedTranscript()
+    session.output.transcription = transcript
+    async with session:
+        await session.start(Greeter())
+        await session.run(
+            user_input="My customer number is 1001 and my PIN is 1234. What's my balance?"
+        )
+        await _until(lambda: "$4,458.12" in transcript.text, 60, "the balance in the transcript")
+        await _until(lambda: "twelve cents" in " ".join(spoken), 60, "the balance spoken")
+
+    assert "available balance of $4,458.12" in transcript.text
+    assert "dollars" not in transcript.text
+    heard = " ".join(spoken)
+    assert "four thousand four hundred fifty-eight dollars and twelve cents" in heard
+    assert "$" not in heard

@@ -64,7 +64,9 @@ def _from(digits: str, i: int) -> str:
 
 
 def pin_pattern(digits: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<!\d){_from(digits, 0)}(?!\d)", re.IGNORECASE)
+    # Not right after "$": an amount ("$1,234.56" for a caller whose PIN is 1234) is money
+    # the desk reads out, not the PIN (nobody says a PIN as dollars).
+    return re.compile(rf"(?<![\d$]){_from(digits, 0)}(?!\d)", re.IGNORECASE)
 
 
 def digits_of(raw: object) -> str:

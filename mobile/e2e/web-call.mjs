@@ -1,6 +1,7 @@
 // The exported web app in Debian's Chromium against the real stack (livekit-server, Agent
 // Server, token service): sign in, call, a typed conversation with handoffs on lk.chat,
-// transcript and specialist card, hang up, call again. A screenshot per step.
+// transcript and specialist card, a card lock confirmed on the app's confirmation sheet
+// (the agent asks over RPC), hang up, call again. A screenshot per step.
 //
 // env: APP_URL (the served export; /api/token on the same origin), ARTIFACTS_DIR,
 //      CHROMIUM_PATH (default: `chromium` on PATH), CUSTOMER_NUMBER, PIN,
@@ -126,10 +127,19 @@ try {
   });
 
   await step('card-security-desk', async () => {
-    const mark = await say('I want to lock my credit card');
-    await reply(mark, /5454/);
+    const mark = await say('I want to lock my debit card');
+    await reply(mark, /4242/);
     await expectText(specialist(), /Card security/);
     await expectText(byTestId('transcript-speaker'), /Card security/);
+    // The agent asks the app to confirm the read-back: the sheet names the same card.
+    await expectText(byTestId('confirm-sheet-title'), /Lock the card ending 4242\?/);
+  });
+
+  await step('confirmed-on-screen', async () => {
+    const before = await agentLines().count();
+    await page.getByRole('button', { name: 'Confirm: Lock the card ending 4242' }).click();
+    await reply(before, /locked/);
+    await byTestId('confirm-sheet').waitFor({ state: 'detached', timeout: STEP_TIMEOUT });
   });
 
   await step('hung-up', async () => {
@@ -137,7 +147,7 @@ try {
     await expectText(byTestId('agent-status-label'), /Call ended/);
     await expectText(specialist(), /Call ended/);
     // The transcript stays after the call.
-    await expectText(agentLines(), /5454/);
+    await expectText(agentLines(), /4242/);
   });
 
   await step('called-again', async () => {

@@ -3,7 +3,8 @@ write awaits confirmation, the agent asks the caller's app over RPC (`bank.confi
 app's Confirm writes (the database holds the card locked, audited as confirmed by the
 app), its Cancel writes nothing, and nobody else in the room is asked or can answer.
 
-Each test uses its own customer's card: the stack's database is shared by the e2e tests."""
+Each test uses its own customer's card: the stack's database is shared by the e2e tests
+(the browser test confirms 1001's debit card on screen)."""
 
 from __future__ import annotations
 
@@ -55,11 +56,11 @@ async def _to_read_back(caller: Caller, request: str, last_four: str) -> int:
 async def test_app_caller_confirms_a_lock_on_the_sheet(
     stack: Stack, agent_worker: AgentWorker
 ) -> None:
-    login = stack.login("1001", "1234")
+    login = stack.login("1002", "5678")
     caller = await Caller.join(login["server_url"], login["participant_token"])
     caller.answer_rpc(CONFIRM_METHOD, _tap("confirm"))
     try:
-        after = await _to_read_back(caller, "I want to lock my debit card", "4242")
+        after = await _to_read_back(caller, "I want to lock my card", "1881")
         asked = await caller.expect_rpc(CONFIRM_METHOD)
         await caller.expect(r"locked", after=after)
         await caller.quiet()
@@ -70,8 +71,8 @@ async def test_app_caller_confirms_a_lock_on_the_sheet(
     request = json.loads(asked.payload)
     assert asked.caller_identity in caller.agent_identities
     assert set(request) == {"version", "id", "action", "card_last_four", "timeout_s"}
-    assert (request["action"], request["card_last_four"]) == ("lock", "4242")
-    status, reasons = await _card(stack.dsn, "4242")
+    assert (request["action"], request["card_last_four"]) == ("lock", "1881")
+    status, reasons = await _card(stack.dsn, "1881")
     assert status == "locked"
     assert len(reasons) == 1 and "confirmed by app" in reasons[0], reasons
 

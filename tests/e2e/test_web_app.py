@@ -156,6 +156,7 @@ async def test_web_app_call_in_chromium(
         "02-call-started.png",
         "03-balance-desk.png",
         "04-card-security-desk.png",
-        "05-hung-up.png",
-        "06-called-again.png",
+        "05-confirmed-on-screen.png",
+        "06-hung-up.png",
+        "07-called-again.png",
     ]

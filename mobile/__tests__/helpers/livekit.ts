@@ -5,11 +5,14 @@ import {
   RemoteParticipant,
   Room,
   RoomEvent,
+  type RpcInvocationData,
 } from 'livekit-client';
 import { act } from '@testing-library/react-native';
 
 import type { CallCredentials } from '../../src/api/tokenClient';
 import { TOKEN } from './fakeFetch';
+
+type RpcHandler = (data: RpcInvocationData) => Promise<string>;
 
 type TextHandler = (
   reader: AsyncIterable<string> & { info: Record<string, unknown> },
@@ -24,6 +27,7 @@ type TextHandler = (
 export function createTestRoom() {
   const room = new Room();
   const textHandlers = new Map<string, TextHandler>();
+  const rpcHandlers = new Map<string, RpcHandler>();
 
   const setConnectionState = (state: ConnectionState) => {
     room.state = state;
@@ -53,6 +57,14 @@ export function createTestRoom() {
     textHandlers.delete(topic);
   });
 
+  jest.spyOn(room, 'registerRpcMethod').mockImplementation((method, handler) => {
+    if (rpcHandlers.has(method)) throw new Error(`RPC handler already registered: ${method}`);
+    rpcHandlers.set(method, handler);
+  });
+  jest.spyOn(room, 'unregisterRpcMethod').mockImplementation((method) => {
+    rpcHandlers.delete(method);
+  });
+
   let agent: RemoteParticipant | undefined;
 
   const helpers = {
@@ -80,6 +92,17 @@ export function createTestRoom() {
       });
       return agent;
     },
+    /** A method the app registered, as an RPC call from `callerIdentity` reaches it. */
+    callRpc(method: string, payload: string, callerIdentity = 'agent-bank-desk'): Promise<string> {
+      const handler = rpcHandlers.get(method);
+      if (!handler) throw new Error(`no RPC handler registered for ${method}`);
+      let result!: Promise<string>;
+      act(() => {
+        result = handler({ requestId: 'req-1', callerIdentity, payload, responseTimeout: 40000 });
+      });
+      return result;
+    },
+    rpcMethods: () => [...rpcHandlers.keys()],
     /** The agent leaves the room (worker crash, job ended). */
     removeAgent() {
       if (!agent) throw new Error('addAgent() first');

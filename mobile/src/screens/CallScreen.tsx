@@ -12,10 +12,12 @@ import {
   type AudioSessionControl,
   type CallSession,
 } from '../call/useCallSession';
+import { useConfirmationRequests } from '../call/useConfirmationRequests';
 import { useTranscriptStreams } from '../call/useTranscriptStreams';
 import { AgentVisualizer } from '../components/AgentVisualizer';
 import { Banner } from '../components/Banner';
 import { CallAudio } from '../components/CallAudio';
+import { ConfirmationSheet } from '../components/ConfirmationSheet';
 import { PrimaryButton } from '../components/PrimaryButton';
 import { SpecialistCard } from '../components/SpecialistCard';
 import { StatusIndicator } from '../components/StatusIndicator';
@@ -69,6 +71,8 @@ function CallContent({ session, credentials, onSignOut, onCallAgain }: CallConte
   const { state: agentState, audioTrack, agentAttributes } = useVoiceAssistant();
   const { microphoneTrack, localParticipant } = useLocalParticipant({ room });
   const { streams, addTypedLine } = useTranscriptStreams(room);
+  // The agent asks here to confirm a card change (RPC bank.confirm); a tap answers it.
+  const confirmation = useConfirmationRequests(room);
   const [draft, setDraft] = useState('');
   const [chatError, setChatError] = useState<string | null>(null);
   const [callAgainBusy, setCallAgainBusy] = useState(false);
@@ -132,6 +136,11 @@ function CallContent({ session, credentials, onSignOut, onCallAgain }: CallConte
       </View>
 
       <CallAudio />
+      <ConfirmationSheet
+        request={live ? confirmation.pending : null}
+        onConfirm={confirmation.confirm}
+        onCancel={confirmation.cancel}
+      />
       <SpecialistCard specialist={specialist} live={inCall} />
 
       {state.notice ? (

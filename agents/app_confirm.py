@@ -179,8 +179,10 @@ class AppConfirmation:
         close.add_done_callback(self._closing.discard)
 
     async def _close(self, request: ConfirmRequest) -> None:
-        with contextlib.suppress(rtc.RpcError):
+        try:
             await self._perform(self._identity, CLOSE_METHOD, json.dumps({"id": request.id}), 10.0)
+        except Exception:  # best effort: the sheet also times out by itself
+            logger.info("could not withdraw the app's confirmation sheet")
 
     # -- the request and its answer -----------------------------------------------------------
 
@@ -198,7 +200,11 @@ class AppConfirmation:
         if answer is None:
             return
         try:
-            self._reply = await answer_from_app(self._session, self._state, pending, answer)
+            # Shielded: once acted on, a caller's turn starting meanwhile must not cut the
+            # write off from the context that records it (staleness is checked inside).
+            self._reply = await asyncio.shield(
+                answer_from_app(self._session, self._state, pending, answer)
+            )
         except Exception:
             logger.exception("app confirmation failed")
 

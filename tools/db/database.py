@@ -411,16 +411,7 @@ class Database:
         )
         if counted is None:
             return await self._locked_meanwhile(row["id"])
-        if counted["verification_locked_until"] is not None:
-            return VerificationResult(
-                VerificationStatus.LOCKED,
-                locked_until=counted["verification_locked_until"],
-                attempts_left=0,
-            )
-        return VerificationResult(
-            VerificationStatus.WRONG_PIN,
-            attempts_left=MAX_PIN_FAILURES - counted["failed_pin_attempts"],
-        )
+        return _after_failure(counted, VerificationStatus.WRONG_PIN)
 
     async def _unknown_number_failure(
         self, customer_number: str, row: asyncpg.Record, current: datetime
@@ -436,16 +427,7 @@ class Database:
             ),
             retry=False,
         )
-        if counted["verification_locked_until"] is not None:
-            return VerificationResult(
-                VerificationStatus.LOCKED,
-                locked_until=counted["verification_locked_until"],
-                attempts_left=0,
-            )
-        return VerificationResult(
-            VerificationStatus.UNKNOWN_CUSTOMER,
-            attempts_left=MAX_PIN_FAILURES - counted["failed_pin_attempts"],
-        )
+        return _after_failure(counted, VerificationStatus.UNKNOWN_CUSTOMER)
 
     async def _locked_meanwhile(self, customer_id: int) -> VerificationResult:
         """Another attempt locked verification between our read and our update."""
@@ -804,3 +786,17 @@ async def _login_facts(dsn: str) -> tuple[bool, bool]:
         return bool(row["may_assume"]), bool(row["superuser"])
     finally:
         await conn.close()
+
+
+def _after_failure(counted: asyncpg.Record, status: VerificationStatus) -> VerificationResult:
+    """A counted failed attempt: locked if it was the last one allowed, else `status` with
+    the attempts left (a wrong PIN and an unknown number count, and read, the same)."""
+    if counted["verification_locked_until"] is not None:
+        return VerificationResult(
+            VerificationStatus.LOCKED,
+            locked_until=counted["verification_locked_until"],
+            attempts_left=0,
+        )
+    return VerificationResult(
+        status, attempts_left=MAX_PIN_FAILURES - counted["failed_pin_attempts"]
+    )

@@ -89,7 +89,7 @@ async def test_resume_after_handoff_keeps_specialist_and_principal(db: Database)
     assert not any(t.startswith(("Hello", "Hi ")) for t in everything), everything
     # no re-verification: no verify tool call, no request for the PIN
     assert not [i for i in history if i.type == "function_call" and i.name == "verify_identity"]
-    # (the lock line may say what an unlock needs later: "verified with your PIN")
+    # a request for the PIN, not any mention of one (a line may say what an unlock needs)
     asks = ("customer number", "key in your PIN", "what's your PIN", "and your PIN")
     assert not any(ask in t for t in said for ask in asks), said
     assert any(t.startswith("Done") for t in said), said

@@ -57,6 +57,23 @@ TABLE: tuple[Intent, ...] = (
     """),
     ),
     Intent(
+        "balance_why",
+        "get_balance",
+        ("account",),
+        _ex("""
+        why is my available balance lower
+        why are the two balances different
+        what's the difference between available and current balance
+        why is it different
+        why doesn't my available balance match
+        why is the available amount less than the current one
+        how come the balances don't match
+        why is there a difference between them
+        what is the pending amount
+        why is available lower than current
+    """),
+    ),
+    Intent(
         "transactions",
         "get_transactions",
         ("account", "count", "days_back", "merchant", "min_amount"),
@@ -324,6 +341,24 @@ TABLE: tuple[Intent, ...] = (
         make a transfer
     """),
         answer="I can't move money or make payments on this line",
+    ),
+    Intent(
+        "pin_change",
+        None,
+        (),
+        _ex("""
+        how do I change my PIN
+        I want to change my pin number
+        can I set a new PIN
+        update my PIN please
+        I'd like a different pin code
+        change my password
+        can you reset my PIN for me
+        pick a new pin for my card
+        how can I update my pin
+        I need a new PIN
+    """),
+        answer="I can't change or reset a PIN on this line",
     ),
     Intent(
         "branch_hours",

@@ -18,6 +18,7 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConn
 from tools.outcomes import (
     AmbiguousCard,
     AnyOutcome,
+    Balance,
     CardChanged,
     DisputeOpened,
     NeedsConfirmation,
@@ -60,6 +61,7 @@ from .offline_turns import (
     route,
     suspect_merchant,
     transactions_call,
+    why_balances_differ,
 )
 from .scripted import InstantStream, ToolCall
 
@@ -186,6 +188,8 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
         if merchant and not ctx.last_call(("dispute_transaction",)):
             text += f" Would you also like me to {DISPUTE_OFFER} for the {merchant} charge?"
             return Reply(text=f"{prefix}{text}")
+    if name == "get_balance" and isinstance(outcome, Balance) and _asked_why(ctx):
+        text += " " + why_balances_differ(outcome)
     if name in ("get_balance", "get_transactions") or name in CARD_WRITES:
         text += also_offer(ctx, name, changed)
     return Reply(text=f"{prefix}{text}")
@@ -289,15 +293,24 @@ def _queued_lock(ctx: Context) -> Reply | None:
     return call("lock_card", card_last_four=u.card_last_four, card_type=card_type(u))
 
 
+def _asked_why(ctx: Context) -> bool:
+    request = _latest_request(ctx)
+    return request is not None and request.ask is Ask.BALANCE_WHY
+
+
 def _unmatched_merchant(ctx: Context, output: llm.FunctionCallOutput) -> str:
+    """A merchant filter that matched nothing earlier this turn (the latest were read
+    instead); a filter that did match ("what was the amazon charge?") is no miss."""
     missed = ""
     for item in ctx.items:
         if item.type == "message" and item.role == "user":
             missed = ""
         elif item is output:
             break
-        elif item.type == "function_call" and item.name == "get_transactions":
-            if merchant := json.loads(item.arguments or "{}").get("merchant"):
+        elif item.type == "function_call_output" and (call := ctx.call_for(item)) is not None:
+            merchant = json.loads(call.arguments or "{}").get("merchant")
+            found = outcome_of(item)
+            if merchant and isinstance(found, Transactions) and not found.items:
                 missed = f"I couldn't find anything from {merchant}, so here are your latest. "
     return missed
 
@@ -341,6 +354,20 @@ def _spoken_error(ctx: Context, tool: str, outcome: AnyOutcome | None, text: str
         return (
             "I can help with that. First I need to verify your identity: please tell me "
             "your customer number and your PIN."
+        )
+    if reason in ("credentials_locked", "too_many_attempts") and not ctx.is_verified():
+        # The outcome's sentence offers a person; a call back needs a verified caller
+        # (handoffs/escalation.py), so accepting would be refused: say what does work.
+        if reason == "credentials_locked":
+            return (
+                "Verification for that customer number is locked for 15 minutes after too "
+                "many incorrect PINs. You can try again after that, or call the number on the "
+                "back of your card to speak with a person."
+            )
+        return (
+            "There have been too many verification attempts on this call, so I can't try "
+            "again. You can call back later, or call the number on the back of your card to "
+            "speak with a person."
         )
     if reason == "edge_not_allowed":
         return (
@@ -423,7 +450,7 @@ def _specialist_opening(ctx: Context) -> Reply:
     ask = request.ask if request else None
     if (
         ctx.has("lock_card")
-        and ask is not Ask.DISPUTE
+        and ask not in (Ask.DISPUTE, Ask.LOST, Ask.STOLEN)
         and (
             brief.get("intent") == "suspicious_charge"
             or (ask is Ask.SUSPICIOUS and suspect_merchant(ctx))

@@ -30,6 +30,7 @@ class Ask(StrEnum):
     CARD_HELP = "card_help"
     TRANSACTIONS = "transactions"
     BALANCE = "balance"
+    BALANCE_WHY = "balance_why"  # "why is it different?": available vs current balance
     SOMETHING_ELSE = "something_else"
     THIRD_PARTY = "third_party"
     ACCOUNT_HELP = "account_help"
@@ -227,6 +228,12 @@ BALANCE = _rx(
     r"what is (?:left )?(?:in|on) my|(?:any|enough) money|money do i have|available|"
     r"credit limit|available credit|owe|owing|funds|money (?:in|on|left)|amount due|"
     r"minimum payment|outstanding)\b"
+)
+BALANCE_WHY = _rx(
+    r"\bwhy\b.*(?:\bdiffer\w*|(?:\bnot|n't) match\w*)\b|"
+    r"\bwhy\b.*\b(?:available|balance)\b.*\b(?:lower|less|smaller|higher)\b|"
+    r"\bdifference between\b.*\b(?:available|current|balances?)\b|"
+    r"\bwhat(?:'s| is) the difference\W*$"
 )
 SOMETHING_ELSE = _rx(
     r"\b(?:something else|another (?:thing|question)|other (?:thing|question)|"
@@ -488,13 +495,15 @@ _ASK_OF = {
     "balance": Ask.BALANCE, "transactions": Ask.TRANSACTIONS, "lock": Ask.LOCK,
     "unlock": Ask.UNLOCK, "lost": Ask.LOST, "stolen": Ask.STOLEN, "suspicious": Ask.SUSPICIOUS,
     "dispute": Ask.DISPUTE, "list_cards": Ask.LIST_CARDS, "human": Ask.HUMAN,
-    "goodbye": Ask.GOODBYE,
+    "goodbye": Ask.GOODBYE, "balance_why": Ask.BALANCE_WHY,
 }  # fmt: skip
 _SURE_OUT_OF_SCOPE = 0.9
+# "my PIN is 1234" (or its redacted form in carried turns) gives a PIN, it asks about none.
+_GIVES_CREDENTIALS = _rx(r"\b(?:pin|passcode|number)(?:'s|\s+is|:)|\[(?:number|pin redacted)\]")
 
 
 def _weigh_with_table(t: str, u: Understanding) -> None:
-    if u.ask not in _OVERRIDABLE or u.pin or u.customer_number:
+    if u.ask not in _OVERRIDABLE or u.pin or u.customer_number or _GIVES_CREDENTIALS.search(t):
         return
     guess = classify(t)
     intent = INTENTS.get(guess.intent)
@@ -607,6 +616,8 @@ def _intent(t: str, u: Understanding) -> Ask | None:
         return Ask.LIST_CARDS
     if DISPUTE.search(t):
         return Ask.DISPUTE
+    if BALANCE_WHY.search(t):
+        return Ask.BALANCE_WHY
     if BALANCE.search(t) and not re.search(r"\btransactions?\b", t, re.IGNORECASE):
         return Ask.BALANCE
     if TRANSACTIONS.search(t):

@@ -134,8 +134,9 @@ def forgot_pin(ctx: Context) -> Reply:
             "can't reset a PIN on this line, but I can connect you with a person who can: "
             "would you like that?"
         )
+    # No offer of a call back: it needs a verified caller, so accepting it would be refused.
     return Reply(
         text="No problem. I can't reset a PIN on this line, and for your security I can't "
-        "open your accounts without it. I can connect you with a person who can verify you "
-        "another way and help reset it: would you like that?"
+        "open your accounts without it. To speak with a person who can verify you another "
+        "way and help reset it, please call the number on the back of your card."
     )

@@ -6,7 +6,8 @@ import json
 import re
 from typing import Any
 
-from tools.outcomes import AmbiguousCard
+from tools.money import speak_cents
+from tools.outcomes import AmbiguousCard, Balance
 
 from .intents import INTENTS
 from .offline_cards import UNLOCK_OFFER, offered_unlock
@@ -59,6 +60,8 @@ def answer_user(ctx: Context, text: str) -> Reply:
         return forgot_pin(ctx)
     if u.ask is Ask.OUT_OF_SCOPE:
         return out_of_scope(ctx, u.extras.get("topic", ""))
+    if u.ask is Ask.BALANCE_WHY:
+        return explain_balance(ctx)
     if (card_reply := _card_follow_up(ctx, u, text)) is not None:
         return card_reply
     if (charge_reply := _charge_follow_up(ctx, u, text)) is not None:
@@ -86,14 +89,54 @@ def out_of_scope(ctx: Context, topic: str) -> Reply:
     """Not something this desk (or any desk on this line) does: say so, offer a person."""
     intent = INTENTS.get(topic)
     cannot = intent.answer if intent is not None and intent.answer else "I can't do that here"
-    person = (
-        " I can connect you with a person who can help with that: would you like that?"
-        if ctx.has("transfer_to_human")
-        else " For that, please call the number on the back of your card."
-    )
     return Reply(
         text=f"Sorry, {cannot}: I can help with your balance, your transactions and your "
-        f"cards.{person}"
+        f"cards. {person_offer(ctx, 'with that')}"
+    )
+
+
+def person_offer(ctx: Context, about: str) -> str:
+    """A person, offered only where accepting can work: a call back needs a verified caller
+    (handoffs/escalation.py), so anyone else hears the number to call instead."""
+    if ctx.has("transfer_to_human") and ctx.is_verified():
+        return f"I can connect you with a person who can help {about}: would you like that?"
+    return f"To speak with a person {about}, please call the number on the back of your card."
+
+
+def explain_balance(ctx: Context) -> Reply:
+    """'Why is it different?' after a balance reading: pending transactions, from the numbers
+    read out (the Balance outcome), or read them first."""
+    found = ctx.last_outcome(("get_balance",))
+    if found is not None and isinstance(found[1], Balance):
+        return Reply(text=f"{why_balances_differ(found[1])} {ANYTHING_ELSE}")
+    if ctx.has("get_balance"):
+        return call("get_balance", account="all")
+    return _transfer_towards(ctx, "balance", "why the available and current balances differ")
+
+
+def why_balances_differ(balance: Balance) -> str:
+    held = [
+        a
+        for a in balance.accounts
+        if a.kind != "credit_card" and a.available_cents != a.ledger_cents
+    ]
+    if not held:
+        return (
+            "Your available balance is what you can spend right now; it is lower than the "
+            "current balance only while transactions are pending, and none are pending now."
+        )
+    parts = [
+        f"on your {a.kind.replace('_', ' ')} account ending {a.last_four}, "
+        f"{speak_cents(abs(a.ledger_cents - a.available_cents))} of pending transactions is "
+        "already set aside, so the "
+        f"available balance, {speak_cents(a.available_cents)}, is what you can spend now, while "
+        f"the current balance, {speak_cents(a.ledger_cents)}, counts only what has posted"
+        for a in held
+    ]
+    return (
+        "The difference is pending transactions: "
+        + "; ".join(parts)
+        + ". Once they post, usually within a few days, the two balances match again."
     )
 
 
@@ -133,7 +176,7 @@ def route(ctx: Context, u: Understanding) -> Reply:
                 kind=ask.value,
                 card_type=card_type(u),
             )
-        return _transfer_towards(ctx, "card_security", f"card {ask.value}")
+        return _transfer_towards(ctx, "card_security", f"card {ask.value}", charge=False)
     if ask in (Ask.LOCK, Ask.UNLOCK):
         tool = f"{ask.value}_card"
         if ctx.has(tool):
@@ -167,6 +210,8 @@ def route(ctx: Context, u: Understanding) -> Reply:
         if ctx.has("get_transactions"):
             return transactions_call(u)
         return _transfer_towards(ctx, "transactions", "recent transactions")
+    if ask is Ask.BALANCE_WHY:
+        return explain_balance(ctx)
     if ask is Ask.BALANCE:
         if ctx.has("get_balance"):
             return call("get_balance", account=u.account or "all")
@@ -285,6 +330,8 @@ def _transfer_towards(
     reason: str,
     merchant: str | None = None,
     account: str | None = None,
+    *,
+    charge: bool = True,  # False: about a card, not a charge just read ("wallet stolen")
 ) -> Reply:
     tool = f"transfer_to_{desk}"
     if ctx.has(tool):
@@ -293,7 +340,7 @@ def _transfer_towards(
             args["account"] = account  # the desk reads that account on taking over
         if desk == "card_security" and merchant:
             args["merchant"] = merchant
-        elif desk == "card_security" and (ref := single_listed_ref(ctx)) is not None:
+        elif desk == "card_security" and charge and (ref := single_listed_ref(ctx)) is not None:
             args["transaction_ref"] = ref  # "dispute that" right after one charge was read
         return Reply(tool=tool, arguments=args)
     if ctx.has("transfer_to_greeter"):

@@ -15,6 +15,8 @@ HELD_OUT: list[tuple[str, str]] = [
     ("how much do I still owe on the credit card", "balance"),
     ("do I have enough funds to cover rent", "balance"),
     ("what's left in my account", "balance"),
+    ("why do my balances not match", "balance_why"),
+    ("how come the available figure is smaller", "balance_why"),
     ("read me my latest transactions", "transactions"),
     ("what have I bought recently", "transactions"),
     ("show the last three charges on my card", "transactions"),
@@ -72,6 +74,8 @@ HELD_OUT: list[tuple[str, str]] = [
     ("is the downtown branch open on saturday", "branch_hours"),
     ("where's the closest atm", "branch_hours"),
     ("what time do you close", "branch_hours"),
+    ("I'd like to change the pin on my card", "pin_change"),
+    ("how do I set up a new PIN", "pin_change"),
     ("what's the weather going to be like", "other"),
     ("can you recommend a good film", "other"),
 ]

@@ -490,13 +490,16 @@ async def test_request_survives_a_wrong_pin_between_asking_and_verifying(db: Dat
     assert await _cases(db, "1004") == ["replacement"]
 
 
-async def test_yes_to_the_offer_of_a_person_after_a_lockout(db: Database) -> None:
+async def test_a_lockout_offers_only_a_person_the_caller_can_reach(db: Database) -> None:
+    # A call back needs a verified caller: offering one to a locked-out caller and then
+    # refusing it when they accept was a caller-found failure. They hear the number to call.
     async with OfflineCall(db) as call:
         for pin in ("1111", "2222", "3333"):
             t = await call.say(f"customer 1003 pin {pin}")
-        assert "locked for 15 minutes" in t.text and "connect you with a person" in t.text
+        assert "locked for 15 minutes" in t.text and "number on the back of your card" in t.text
+        assert "connect you with a person" not in t.text and "?" not in t.text
         t = await call.say("yes please")
-        assert t.tools == ["transfer_to_human"] and "once you're verified" in t.text
+        assert "transfer_to_human" not in t.tools and "once you're verified" not in t.text
     async with db.pool.acquire() as conn:
         locked = await conn.fetchval(
             "SELECT verification_locked_until > now() FROM customers WHERE customer_number = $1",

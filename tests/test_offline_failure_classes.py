@@ -149,3 +149,66 @@ def test_goodbye_ends_the_call_where_the_desk_can() -> None:
     ctx.insert(llm.FunctionCallOutput(call_id="c1", name="end_call", output="Say goodbye.",
                                       is_error=False))  # fmt: skip
     assert decide(ctx, {"end_call", "verify_identity"}).text == GOODBYE_LINE
+
+
+# -- caller-found failures in the keyless demo --------------------------------------------
+
+
+async def test_a_locked_out_caller_is_never_offered_a_person_they_cannot_reach(
+    db: Database,
+) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("I'm customer 1001")
+        for pin in ("1111", "1112", "1113"):
+            t = await call.say(pin)
+        assert "locked for 15 minutes" in t.text and "back of your card" in t.text
+        t = await call.say("yes")
+        assert not t.tools and "once you're verified" not in t.text
+    async with OfflineCall(db) as call:
+        t = await call.say("I forgot my PIN")  # unverified: a call back would be refused too
+        assert "back of your card" in t.text and "would you like that" not in t.text
+    assert await _cases(db, "1001") == []
+
+
+async def test_wallet_stolen_after_a_charge_question_covers_both_cards(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("what was the amazon charge?")
+        assert "Amazon" in t.text and "couldn't find" not in t.text
+        t = await call.say("my wallet was stolen")
+        assert "4242" in t.text and "5454" in t.text and "To confirm" not in t.text
+        t = await call.say("both")
+        assert "report as stolen the Visa debit card ending 4242" in t.text
+        t = await call.say("yes")
+        assert "report as stolen the Mastercard credit card ending 5454" in t.text
+        await call.say("yes")
+    assert (await _status(db, "1001", "4242"), await _status(db, "1001", "5454")) == (
+        "stolen",
+        "stolen",
+    )
+
+
+async def test_why_available_and_current_balances_differ(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1004 1357")
+        await call.say("what's my balance")
+        t = await call.say("why is it different?")
+        assert "pending" in t.text and "four hundred fifty dollars" in t.text and not t.tools
+    async with OfflineCall(db) as call:
+        await call.say("1004 1357")
+        t = await call.say("why is my available balance lower than the current one?")
+        assert t.agent == "balance" and "four hundred fifty dollars of pending" in t.text
+
+
+async def test_changing_a_pin_is_out_of_scope_not_a_balance(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        t = await call.say("how do I change my PIN")
+        assert "can't change or reset a PIN" in t.text and "dollars" not in t.text
+        assert not t.tools and "back of your card" in t.text
+        await call.say("1001 1234")
+        t = await call.say("how do I change my PIN")
+        assert "can't change or reset a PIN" in t.text and "connect you with a person" in t.text
+        assert not t.tools and t.agent == "greeter"
+        t = await call.say("yes please")
+        assert t.tools == ["transfer_to_human"] and "call you back" in t.text
+    assert await _cases(db, "1001") == ["callback"]

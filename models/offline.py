@@ -29,7 +29,7 @@ from tools.outcomes import (
 )
 
 from .offline_cards import after_card_list, declined_lock_prefix, which_card_prefix
-from .offline_charges import after_more, charge_purpose, charge_question
+from .offline_charges import after_more, charge_purpose, charge_question, in_window
 from .offline_context import (
     BRIEF_PREFIX,
     Context,
@@ -156,9 +156,13 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
             # A word taken for a merchant matched nothing of theirs (a typo, "last weak"):
             # read their recent ones instead of a false "nothing matches".
             args.pop("merchant")
-            args.pop("count", None)  # the filter's longer listing: back to the usual few
+            if not args.get("days_back"):
+                args.pop("count", None)  # the filter's longer listing: back to the usual few
             return Reply(tool="get_transactions", arguments=args)
         text = _unmatched_merchant(ctx, output) + text
+        asked = _latest_request(ctx)
+        if asked and asked.window and asked.days_back == args.get("days_back"):
+            text = in_window(outcome, asked.window)
     if isinstance(outcome, NeedsConfirmation):
         text = _disputed_this_turn(ctx, output) + text
     changed = isinstance(outcome, CardChanged)

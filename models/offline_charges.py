@@ -9,26 +9,17 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from livekit.agents import llm
 
-from agents.render import describe_transaction
+from agents.render import describe_transaction, say
 from tools.outcomes import AnyOutcome, Transactions
 
 from .offline_context import Context, outcome_of
 from .offline_nlu import Ask, Understanding, understand
 from .offline_reply import Reply, call
 
-_ONES = {
-    w: n
-    for n, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-        "fourteen fifteen sixteen seventeen eighteen nineteen".split()
-    )
-}
-_TENS = {w: 10 * n for n, w in enumerate("_ _ twenty thirty forty fifty sixty seventy "
-                                          "eighty ninety".split()) if n >= 2}  # fmt: skip
-_SCALES = {"thousand": 1000, "million": 1_000_000}
 _ORDINALS = {
     "first": 0, "1st": 0, "top": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2,
     "fourth": 3, "4th": 3, "fifth": 4, "5th": 4,
@@ -281,3 +272,17 @@ def after_more(ctx: Context, output: llm.FunctionCallOutput) -> str | None:
 _REF = re.compile(r"\s*\[ref \d+\]")
 NO_OLDER = "That's everything: there are no older transactions than the ones I've read."
 ANYTHING_ELSE = "Is there anything else I can help with?"
+
+
+def in_window(outcome: Transactions, window: tuple[date, date | None]) -> str:
+    """The listing cut to a date window ("last month": the previous calendar month); the
+    tool reads whole days back from now, so it may hold days either side."""
+    start, end = window
+    items = [
+        t
+        for t in outcome.items
+        if start <= date.fromisoformat(t.on) and (end is None or date.fromisoformat(t.on) < end)
+    ]
+    if not items:
+        return "There are no transactions in that period."
+    return say(Transactions(items=items))

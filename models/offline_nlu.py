@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from .intents import INTENTS, classify
-from .offline_text import normalise
+from .offline_text import NUMBER_WORDS, normalise, spoken_number
 
 
 class Ask(StrEnum):
@@ -56,29 +56,12 @@ class Understanding:
     days_back: int | None = None
     merchant: str | None = None
     min_amount: float | None = None
+    window: tuple[date, date | None] | None = None  # [from, until) dates: "last month"
     numbers: list[str] = field(default_factory=list)  # bare digit runs (4-12 digits)
     bare_numbers: bool = False  # the utterance is just numbers ("1003", "it's 2468")
     then: Ask | None = None  # what else the caller asked for alongside their credentials
     card_hint: str | None = None  # "visa", "credit", "the second one"...
     extras: dict[str, str] = field(default_factory=dict)
-
-
-_WORD_NUMBERS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "fifteen": 15,
-    "twenty": 20,
-}
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
@@ -301,7 +284,7 @@ _LAST_FOUR = _rx(
     r"\b(?:ending(?: in| with)?|ends (?:in|with)|last (?:four|4)(?: digits)?"
     r"(?: are| is| of)?)\s*(\d{4})\b|\bcard\s+(\d{4})\b|\b(\d{4})\s+card\b"
 )
-_N = r"(\d{1,2}|" + "|".join(_WORD_NUMBERS) + r")"
+_N = r"(\d{1,3}|" + NUMBER_WORDS + r")"
 _TXN_NOUN = r"(?:transactions?|charges?|purchases?|payments?|items?|debits?|entries)"
 _COUNT = _rx(
     r"\b(?:last|latest|recent|past|previous|most recent|top)\s+"
@@ -315,10 +298,11 @@ _COUNT = _rx(
     + _TXN_NOUN
 )
 _SINGLE = _rx(r"\b(?:last|latest|most recent)\s+(?:transaction|charge|purchase|payment)\b")
-_DAYS = _rx(r"\b(?:last|past|previous)\s+(\d{1,3}|" + "|".join(_WORD_NUMBERS) + r")\s+days?\b")
-_WEEKS = _rx(r"\b(?:last|past|previous)\s+(\d{1,2}|" + "|".join(_WORD_NUMBERS) + r")\s+weeks?\b")
+_DAYS = _rx(r"\b(?:last|past|previous)\s+" + _N + r"\s+days?\b")
+_WEEKS = _rx(r"\b(?:last|past|previous)\s+" + _N + r"\s+weeks?\b")
 _WEEK = _rx(r"\b(?:last|past) (?:week|seven days)\b|\bthis week\b")
-_MONTH = _rx(r"\b(?:last|past) month\b")
+_LAST_MONTH = _rx(r"\b(?:last|previous) month\b")  # the previous calendar month
+_PAST_MONTH = _rx(r"\b(?:past|recent) month\b")  # the last 31 days
 _THIS_MONTH = _rx(r"\bthis month\b")
 _TODAY = _rx(r"\btoday\b")
 _YESTERDAY = _rx(r"\byesterday\b")
@@ -438,6 +422,12 @@ _NOT_MERCHANTS = {
     "bottom",
     "top",
     "most recent",
+    "month",
+    "week",
+    "year",
+    "weekend",
+    "today",
+    "yesterday",
 }
 _ACCOUNT_WORDS = (
     ("credit_card", _rx(r"\bcredit(?: card)?\b")),
@@ -637,8 +627,9 @@ def _intent(t: str, u: Understanding) -> Ask | None:
     return None
 
 
-def _to_int(word: str) -> int:
-    return int(word) if word.isdigit() else _WORD_NUMBERS.get(word.lower(), 3)
+def _clamped(word: str, low: int, high: int, times: int = 1) -> int | None:
+    n = spoken_number(word)
+    return None if n is None else max(low, min(high, n * times))
 
 
 def _slots(t: str, u: Understanding) -> None:
@@ -666,23 +657,30 @@ def _slots(t: str, u: Understanding) -> None:
             u.account = name
             break
     if m := _COUNT.search(t):
-        u.count = max(1, min(20, _to_int(m.group(1) or m.group(2))))
+        u.count = _clamped(m.group(1) or m.group(2), 1, 20)
     elif _SINGLE.search(t):
         u.count = 1
+    today = datetime.now(UTC).date()
     if m := _DAYS.search(t):
-        u.days_back = max(1, min(366, _to_int(m.group(1))))
+        u.days_back = _clamped(m.group(1), 1, 366)
     elif m := _WEEKS.search(t):
-        u.days_back = max(1, min(366, 7 * _to_int(m.group(1))))
+        u.days_back = _clamped(m.group(1), 1, 366, times=7)
     elif _WEEK.search(t):
         u.days_back = 7
-    elif _THIS_MONTH.search(t):
-        u.days_back = datetime.now(UTC).day
-    elif _MONTH.search(t):
+    elif _PAST_MONTH.search(t):
         u.days_back = 31
+    elif _THIS_MONTH.search(t):
+        u.window = (today.replace(day=1), None)
+    elif _LAST_MONTH.search(t):
+        first = today.replace(day=1)
+        u.window = ((first - timedelta(days=1)).replace(day=1), first)
     elif _YESTERDAY.search(t):
-        u.days_back = 2
+        u.window = (today - timedelta(days=1), today)
     elif _TODAY.search(t):
-        u.days_back = 1
+        u.window = (today, None)
+    if u.window is not None:
+        # The tool reads whole days back from now; the listing is cut to the window after.
+        u.days_back = (today - u.window[0]).days + 1
     if m := _CARD_HINT.search(t):
         u.card_hint = m.group(1).lower().replace(" ", "")
     if m := _MIN_AMOUNT.search(t):
@@ -699,6 +697,7 @@ _VERBS = {
 }  # fmt: skip
 
 
+_SOME = _rx(r"^(?:some|a|one of those|one of the)\s+(?=\w+\s+(?:place|store|shop)\b)")
 _LEADING_RECENCY = _rx(r"^(?:(?:last|latest|recent|most recent|newest)\s+)+")
 # "did I spend anything on uber": one word after "on", never an account, card or time.
 _MERCHANT_ON = _rx(
@@ -709,10 +708,24 @@ _MERCHANT_ON = _rx(
 )
 
 
+# "the electronics store", "some coffee place": the kind of place is not in the merchant's
+# name ("ZX Electronics Online", "Blue Bottle Coffee"); the words that are, are matched.
+_PLACE_WORDS = frozenset(
+    "store shop place restaurant company website site app outlet chain business".split()
+)
+
+
+def _distinctive(candidate: str) -> str:
+    words = candidate.split()
+    kept = [w for w in words if w.lower() not in _PLACE_WORDS]
+    return " ".join(kept) if kept else candidate
+
+
 def _merchant(t: str) -> str | None:
     for rx in (_MERCHANT_BEFORE, _MERCHANT_AT, _MERCHANT_ON):
         for m in rx.finditer(t):
             candidate = _LEADING_RECENCY.sub("", m.group(1)).strip(" .'-")
+            candidate = _SOME.sub("", candidate)  # "from some coffee place"
             words = candidate.lower().split()
             if not words or candidate.lower() in _NOT_MERCHANTS or words[0] in _NOT_MERCHANTS:
                 continue
@@ -720,14 +733,14 @@ def _merchant(t: str) -> str | None:
                 continue  # "to dispute a charge", "to check the payments"
             if re.fullmatch(r"\$?[\d\s.,]+(?:dollars?|bucks|usd)?", candidate, re.IGNORECASE):
                 continue
-            return candidate[:40]
+            return _distinctive(candidate)[:40]
     for m in _MERCHANT_BARE.finditer(t):
         word = m.group(1).strip(" .'-").lower()
         if (
             word
             and word not in _NOT_MERCHANTS
             and word not in _NOT_BARE_MERCHANTS
-            and word not in _WORD_NUMBERS
+            and spoken_number(word) is None
             and word not in _ARTICLES
             and word not in _VERBS
         ):

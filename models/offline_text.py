@@ -74,3 +74,45 @@ def _expand_double(match: re.Match[str]) -> str:
 def _join_digits(match: re.Match[str]) -> str:
     tokens = re.split(r"[\s,.-]+", match.group(0))
     return "".join(_DIGIT_WORDS.get(t.lower(), t) for t in tokens)
+
+
+_ONES = {
+    w: n
+    for n, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen".split()
+    )
+}
+_TENS = {w: 10 * n for n, w in enumerate("_ _ twenty thirty forty fifty sixty seventy "
+                                          "eighty ninety".split()) if n >= 2}  # fmt: skip
+_SCALES = {"hundred": 100, "thousand": 1000}
+# A number said in words ("five", "twenty five", "three hundred eighty-nine"): the pattern
+# finds one, spoken_number reads it; a word outside these is no number at all.
+NUMBER_WORDS = (
+    r"(?:(?:" + "|".join([*_ONES, *_TENS, *_SCALES, "a", "and"]) + r")[\s-]+)*"
+    r"(?:" + "|".join([*_ONES, *_TENS, *_SCALES]) + r")"
+)
+_NUMBER = re.compile(rf"\d+|{NUMBER_WORDS}", re.IGNORECASE)
+
+
+def spoken_number(text: str) -> int | None:
+    """'7', 'seven', 'twenty five', 'three hundred and eighty-nine' -> the number; None for
+    anything else (an unknown word is never guessed into a number)."""
+    text = text.strip().lower()
+    if text.isdigit():
+        return int(text)
+    if not _NUMBER.fullmatch(text):
+        return None
+    total, part = 0, 0
+    for word in re.split(r"[\s-]+", text):
+        if word in _ONES:
+            part += _ONES[word]
+        elif word in _TENS:
+            part += _TENS[word]
+        elif word == "hundred":
+            part = max(part, 1) * 100
+        elif word == "thousand":
+            total, part = total + max(part, 1) * 1000, 0
+        elif word == "a":
+            part = part or 1  # "a hundred"
+    return total + part

@@ -12,6 +12,7 @@ from tools.outcomes import AmbiguousCard, Balance
 from .intents import INTENTS
 from .offline_cards import UNLOCK_OFFER, offered_unlock
 from .offline_charges import (
+    MAX_COUNT,
     NONE_OF_THEM,
     asked_which_listed,
     charge_to_card_security,
@@ -449,10 +450,11 @@ def single_listed_ref(ctx: Context) -> int | None:
 
 def transactions_call(u: Understanding) -> Reply:
     filtered = u.merchant or u.days_back or u.min_amount is not None
+    count = MAX_COUNT if u.window else FILTERED_COUNT if filtered else None
     return call(
         "get_transactions",
         account=u.account if u.account else None,
-        count=u.count or (FILTERED_COUNT if filtered else None),
+        count=u.count or count,
         days_back=u.days_back,
         merchant=u.merchant,
         min_amount=u.min_amount,

@@ -6,10 +6,11 @@ import json
 import re
 from typing import Any
 
+from handoffs.graph import transfer_tool_name
 from tools.money import speak_cents
 from tools.outcomes import AmbiguousCard, Balance
 
-from .intents import INTENTS
+from .intents import INTENTS, Intent, next_hop, owner_of
 from .offline_cards import UNLOCK_OFFER, offered_unlock
 from .offline_charges import (
     MAX_COUNT,
@@ -163,31 +164,10 @@ def route(ctx: Context, u: Understanding) -> Reply:
     ask = u.ask
     if ask is Ask.INJECTION:
         return _refuse(ctx, u)
-    if ask is Ask.HUMAN and ctx.has("transfer_to_human"):
-        return call("transfer_to_human", reason="caller asked for a person")
     if ask is Ask.VERIFY:
         return _verify(ctx)
     if ask is Ask.SUSPICIOUS:
         return _suspicious(ctx, u)
-    if ask in (Ask.LOST, Ask.STOLEN):
-        if ctx.has("report_card_lost_or_stolen"):
-            return call(
-                "report_card_lost_or_stolen",
-                card_last_four=u.card_last_four,
-                kind=ask.value,
-                card_type=card_type(u),
-            )
-        return _transfer_towards(ctx, "card_security", f"card {ask.value}", charge=False)
-    if ask in (Ask.LOCK, Ask.UNLOCK):
-        tool = f"{ask.value}_card"
-        if ctx.has(tool):
-            last_four = u.card_last_four or _suspect_card(ctx, u)
-            return call(tool, card_last_four=last_four, card_type=card_type(u))
-        return _transfer_towards(ctx, "card_security", f"{ask.value} a card")
-    if ask is Ask.LIST_CARDS:
-        if ctx.has("list_cards"):
-            return call("list_cards")
-        return _transfer_towards(ctx, "card_security", "card status")
     if ask is Ask.CARD_HELP and _REPLACEMENT.search(normalise(text_of(u))):
         return Reply(text=_REPLACEMENT_HELP)
     if ask is Ask.CARD_HELP:
@@ -207,16 +187,8 @@ def route(ctx: Context, u: Understanding) -> Reply:
         return _transfer_towards(ctx, "card_security", "dispute a charge", merchant=u.merchant)
     if ask is Ask.MORE and ctx.has("get_transactions"):
         return more_transactions(ctx)
-    if ask is Ask.TRANSACTIONS:
-        if ctx.has("get_transactions"):
-            return transactions_call(u)
-        return _transfer_towards(ctx, "transactions", "recent transactions")
-    if ask is Ask.BALANCE_WHY:
-        return explain_balance(ctx)
-    if ask is Ask.BALANCE:
-        if ctx.has("get_balance"):
-            return call("get_balance", account=u.account or "all")
-        return _transfer_towards(ctx, "balance", "balance", account=u.account)
+    if (intent := INTENTS.get(ask.value)) is not None and intent.tool is not None:
+        return _serve(ctx, u, intent)
     if ask is Ask.SOMETHING_ELSE:
         if ctx.has("transfer_to_greeter"):
             return call("transfer_to_greeter", reason="caller wants something else")
@@ -261,6 +233,36 @@ def route(ctx: Context, u: Understanding) -> Reply:
             "Which would you like?"
         )
     return Reply(text=clarify(ctx))
+
+
+def _serve(ctx: Context, u: Understanding, intent: Intent) -> Reply:
+    """Routing from the intent table and the handoff graph: this desk calls the intent's tool
+    when it has it, otherwise the call goes one hop toward the desk that owns the tool."""
+    tool = intent.tool or ""
+    if not ctx.has(tool):
+        desk = owner_of(tool)
+        if desk is None:
+            return Reply(text=clarify(ctx))
+        # The table's first example says what is needed; a lost or stolen card is about the
+        # card, not the one charge just read out ("my wallet was stolen").
+        about_charge = intent.name not in ("lost", "stolen")
+        return _transfer_towards(
+            ctx, desk, intent.examples[0], account=u.account, charge=about_charge
+        )
+    if intent.name == "balance_why":
+        return explain_balance(ctx)
+    if tool == "get_balance":
+        return call(tool, account=u.account or "all")
+    if tool == "get_transactions":
+        return transactions_call(u)
+    if tool in ("lock_card", "unlock_card"):
+        last_four = u.card_last_four or _suspect_card(ctx, u)
+        return call(tool, card_last_four=last_four, card_type=card_type(u))
+    if tool == "report_card_lost_or_stolen":
+        return call(tool, card_last_four=u.card_last_four, kind=intent.name, card_type=card_type(u))
+    if tool == "transfer_to_human":
+        return call(tool, reason="caller asked for a person")
+    return call(tool)  # list_cards: no slots
 
 
 _REPLACEMENT = re.compile(
@@ -334,8 +336,9 @@ def _transfer_towards(
     *,
     charge: bool = True,  # False: about a card, not a charge just read ("wallet stolen")
 ) -> Reply:
-    tool = f"transfer_to_{desk}"
-    if ctx.has(tool):
+    tool = transfer_tool_name(desk)
+    hop = next_hop(ctx, desk)
+    if hop == desk:
         args: dict[str, Any] = {"reason": reason}
         if desk == "balance" and account:
             args["account"] = account  # the desk reads that account on taking over
@@ -344,8 +347,8 @@ def _transfer_towards(
         elif desk == "card_security" and charge and (ref := single_listed_ref(ctx)) is not None:
             args["transaction_ref"] = ref  # "dispute that" right after one charge was read
         return Reply(tool=tool, arguments=args)
-    if ctx.has("transfer_to_greeter"):
-        return call("transfer_to_greeter", reason=f"caller needs: {reason}")
+    if hop is not None:  # the neighbour nearer to it re-triages (the greeter, on a tie)
+        return call(transfer_tool_name(hop), reason=f"caller needs: {reason}")
     return Reply(text=clarify(ctx))
 
 

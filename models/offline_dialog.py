@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from tools.outcomes import AmbiguousCard, Refused
 
 from .offline_context import Context, outcome_of
-from .offline_nlu import Ask, Understanding, understand
+from .offline_nlu import Ask, Understanding, corrected, understand
+from .offline_text import normalise
 
 # How the card tools name a card ("Visa debit card ending 4242"), and in listings its status
 # after a comma ("…, locked"); group 4 is empty where no status follows.
@@ -176,8 +177,9 @@ def choose_card(cards: list[Card], u: Understanding, text: str) -> str | None:
     """The last four digits of the one card the caller's words point to, or None."""
     if not cards:
         return None
+    text = corrected(normalise(text))  # "the debit card, no wait, the credit card"
     digits = [u.card_last_four] if u.card_last_four else []
-    digits += u.numbers
+    digits += re.findall(r"(?<![\d$.])\d{4,12}(?!\d)", text)
     for number in digits:
         for card in cards:
             if number and number.endswith(card.last_four):

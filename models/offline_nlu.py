@@ -463,6 +463,13 @@ _CORRECTED = _rx(r"\b(?:no wait|wait,? no|no,? sorry|sorry,? i mean|i mean|i mea
                  r"or rather|no,? actually)\b")  # fmt: skip
 
 
+def corrected(text: str) -> str:
+    """The words after the caller's last self-correction ("the debit card, no wait, the
+    credit card" -> "the credit card"); the whole text when there is none."""
+    found = list(_CORRECTED.finditer(text))
+    return text[found[-1].end() :] if found and found[-1].start() > 0 else text
+
+
 def _self_correction(t: str, u: Understanding) -> None:
     """'Lock the debit card, no wait, the credit card': the card (or account) named after
     the correction is the one meant; the request stays the one before it."""

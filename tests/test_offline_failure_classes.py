@@ -212,3 +212,19 @@ async def test_changing_a_pin_is_out_of_scope_not_a_balance(db: Database) -> Non
         t = await call.say("yes please")
         assert t.tools == ["transfer_to_human"] and "call you back" in t.text
     assert await _cases(db, "1001") == ["callback"]
+
+
+async def test_a_self_correction_answering_which_card_replaces_the_card(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("lock my card")
+        assert "4242" in t.text and "5454" in t.text  # which card?
+        t = await call.say("the debit card, no wait, the credit card")
+        assert "lock the Mastercard credit card ending 5454" in t.text and "4242" not in t.text
+        t = await call.say("4242, sorry, I mean 5454")
+        assert "lock the Mastercard credit card ending 5454" in t.text
+        await call.say("yes")
+    assert (await _status(db, "1001", "4242"), await _status(db, "1001", "5454")) == (
+        "active",
+        "locked",
+    )

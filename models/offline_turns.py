@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from handoffs.graph import transfer_tool_name
-from tools.money import speak_cents
+from tools.money import format_cents
 from tools.outcomes import AmbiguousCard, Balance
 
 from .intents import INTENTS, Intent, next_hop, owner_of
@@ -129,10 +129,10 @@ def why_balances_differ(balance: Balance) -> str:
         )
     parts = [
         f"on your {a.kind.replace('_', ' ')} account ending {a.last_four}, "
-        f"{speak_cents(abs(a.ledger_cents - a.available_cents))} of pending transactions is "
+        f"{format_cents(abs(a.ledger_cents - a.available_cents))} of pending transactions is "
         "already set aside, so the "
-        f"available balance, {speak_cents(a.available_cents)}, is what you can spend now, while "
-        f"the current balance, {speak_cents(a.ledger_cents)}, counts only what has posted"
+        f"available balance, {format_cents(a.available_cents)}, is what you can spend now, while "
+        f"the current balance, {format_cents(a.ledger_cents)}, counts only what has posted"
         for a in held
     ]
     return (

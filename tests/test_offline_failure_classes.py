@@ -193,17 +193,17 @@ async def test_why_available_and_current_balances_differ(db: Database) -> None:
         await call.say("1004 1357")
         await call.say("what's my balance")
         t = await call.say("why is it different?")
-        assert "pending" in t.text and "four hundred fifty dollars" in t.text and not t.tools
+        assert "pending" in t.text and "$450.00" in t.text and not t.tools
     async with OfflineCall(db) as call:
         await call.say("1004 1357")
         t = await call.say("why is my available balance lower than the current one?")
-        assert t.agent == "balance" and "four hundred fifty dollars of pending" in t.text
+        assert t.agent == "balance" and "$450.00 of pending" in t.text
 
 
 async def test_changing_a_pin_is_out_of_scope_not_a_balance(db: Database) -> None:
     async with OfflineCall(db) as call:
         t = await call.say("how do I change my PIN")
-        assert "can't change or reset a PIN" in t.text and "dollars" not in t.text
+        assert "can't change or reset a PIN" in t.text and "$" not in t.text
         assert not t.tools and "back of your card" in t.text
         await call.say("1001 1234")
         t = await call.say("how do I change my PIN")

@@ -182,3 +182,29 @@ def test_only_this_requests_answer_counts() -> None:
         "",
     ):
         assert parse_answer(raw, request) is None, raw
+
+
+async def test_a_read_back_made_on_entry_is_asked_too(db: Database) -> None:
+    """A charge the caller does not recognise: card security reads back locking the card it
+    was on as it takes over (no model tool call); the app is asked about that one too."""
+    app = AppStandIn()
+    async with desk(db, state=_app_state(db)) as d:
+        confirmation = AppConfirmation(d.session, d.state, APP_IDENTITY, app.perform).attach()
+        await d.verify("1001")
+        await hop(d, "transactions")
+        await d.say(
+            "I don't recognise that Uber charge",
+            ToolCall(
+                "transfer_to_card_security", {"reason": "unrecognised charge", "merchant": "Uber"}
+            ),
+            "To confirm: lock the Visa debit card ending 4242? Please say yes to confirm.",
+        )
+        assert d.state.pending_confirmation is not None
+        d.push("Done: your card ending 4242 is locked.")
+        await app.tap("confirm")
+        await confirmation.settled()
+        assert await _status(db, "4242") == "locked"
+    [(_, request)] = app.requests
+    assert request["card_last_four"] == "4242"
+    [event] = await _events(db, "4242")
+    assert "confirmed by app" in event["reason"]

@@ -300,13 +300,14 @@ def _refused(r: Refused) -> str:  # noqa: C901 - one flat case per reason
         case "credentials_locked":
             return (
                 "Verification for that customer number is locked for 15 minutes after too "
-                "many incorrect PINs. I can connect you with a person, or you can try again "
-                "later."
+                "many incorrect PINs. You can try again after that, or call the number on the "
+                "back of your card to speak with someone."
             )
         case "too_many_attempts":
             return (
                 "There have been too many verification attempts on this call, so I can't try "
-                "again. I can connect you with a person, or you can call back later."
+                "again. You can call back later, or call the number on the back of your card "
+                "to speak with someone."
             )
         case "invalid_credentials":
             return f"That doesn't look like a valid {r.subject}. It should be {r.detail} digits."

@@ -20,6 +20,8 @@ from livekit.agents.voice import SpeechHandle
 
 from handoffs import DISPLAY_NAMES, EDGES, GREETER
 from handoffs.audit import audit_durable, audit_settled
+from handoffs.transaction import build_desk as build_agent
+from handoffs.transaction import model_text
 from shared_state import HandoffBrief, SessionState
 
 from .acknowledgement import acknowledged
@@ -34,7 +36,7 @@ from .prefetch import OpeningRead, ReadResult
 from .prompts import instructions_for, prompt
 from .redaction import checks_pins, scrub_for_model, scrub_item
 from .refusals import audit_refusal, flush_background
-from .transfer import build_agent, escalate_to_human, handoff, make_transfer_tool, model_text
+from .transfer import escalate_to_human, handoff, make_transfer_tool
 
 logger = logging.getLogger("bank.agents")
 

@@ -12,10 +12,10 @@ from livekit.agents import AgentSession
 from livekit.agents.voice.speech_handle import SpeechHandle
 
 from handoffs import carried_context, decide_handoff, save_checkpoint
+from handoffs.transaction import build_desk
 from shared_state import Assurance, HandoffBrief, Intent, SessionState
 
 from .consent import keypad_key
-from .transfer import build_agent
 from .verification import VerificationRefused, verify_customer
 
 logger = logging.getLogger("bank.keypad")
@@ -61,7 +61,7 @@ async def verify_keyed_pin(
         )
         if plan.target is not None and plan.brief is not None:
             session.update_agent(
-                build_agent(state, plan.target, carried_context(current.chat_ctx, plan.brief))
+                build_desk(state, plan.target, carried_context(current.chat_ctx, plan.brief))
             )
             return True
     session.generate_reply(

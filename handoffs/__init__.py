@@ -23,6 +23,7 @@ from .graph import (
     transfer_tool_name,
 )
 from .policy import Decision, Fallback, Rejection, decide
+from .transaction import HandoffRequest, HandoffResult, Moved, NotMoved, ToPerson, transfer
 
 __all__ = [
     "BALANCE",
@@ -41,9 +42,14 @@ __all__ = [
     "EscalationResult",
     "Fallback",
     "HandoffPlan",
+    "HandoffRequest",
+    "HandoffResult",
     "HumanEscalation",
+    "Moved",
+    "NotMoved",
     "Rejection",
     "SipTransferEscalation",
+    "ToPerson",
     "audit_log",
     "carried_context",
     "decide",
@@ -51,5 +57,6 @@ __all__ = [
     "is_allowed",
     "mask_sensitive",
     "save_checkpoint",
+    "transfer",
     "transfer_tool_name",
 ]

@@ -7,6 +7,7 @@ the next agent needs instead. This is the answer to context leaks between agents
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from livekit.agents import llm
 
@@ -67,8 +68,11 @@ def mask_sensitive(text: str, *, role: str = "assistant") -> str:
     return _LONG_DIGITS.sub("[number]", text)
 
 
-def carried_context(previous: llm.ChatContext, brief: HandoffBrief) -> llm.ChatContext:
-    """Build the next agent's starting context from the previous agent's."""
+def carried_context(
+    previous: llm.ChatContext, brief: HandoffBrief, *, scrub: Callable[[str], str] = str
+) -> llm.ChatContext:
+    """Build the next agent's starting context from the previous agent's. Every text also
+    passes through `scrub` (the call's PIN scrub, `SessionState.pins.scrub`)."""
     ctx = llm.ChatContext.empty()
     turns = [
         item
@@ -84,8 +88,8 @@ def carried_context(previous: llm.ChatContext, brief: HandoffBrief) -> llm.ChatC
         assert isinstance(message, llm.ChatMessage)
         ctx.add_message(
             role=message.role,
-            content=mask_sensitive(message.text_content or "", role=message.role),
+            content=scrub(mask_sensitive(message.text_content or "", role=message.role)),
         )
     note = f" ({UNTRUSTED_NOTE})" if brief.open_question else ""
-    ctx.add_message(role="system", content=f"{BRIEF_PREFIX} {brief.render()}{note}")
+    ctx.add_message(role="system", content=scrub(f"{BRIEF_PREFIX} {brief.render()}{note}"))
     return ctx

@@ -1,7 +1,8 @@
-"""Runs a handoff decision end to end: policy, state update, brief, audit, checkpoint.
+"""Runs a handoff decision: policy, state update, brief, audit, checkpoint.
 
-Agents call `decide_handoff` from their transfer tools and then build the next agent from
-the returned plan; keeping construction in `agents/` avoids an import cycle."""
+A transfer goes through `handoffs.transaction.transfer`, which calls this and then builds
+the next desk; `decide_handoff` alone records decisions no desk follows (a refused transfer
+to a tool the agent does not have, the keypad's continuation)."""
 
 from __future__ import annotations
 

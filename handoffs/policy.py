@@ -25,7 +25,7 @@ class Rejection(StrEnum):
     PING_PONG = "ping_pong"
     SAME_AGENT = "same_agent"
     # A second transfer in the same model reply (speech) as an accepted one: see
-    # agents.base.handoff. Decided by the caller of `decide_handoff`, not by `decide`.
+    # handoffs.transaction.transfer. Decided by the caller of `decide_handoff`, not by `decide`.
     ONE_HANDOFF_PER_TURN = "one_handoff_per_turn"
 
 

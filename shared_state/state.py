@@ -199,7 +199,7 @@ class SessionState:
     tasks: SessionTasks = field(default_factory=SessionTasks)
     # The handoff claimed in the model reply being executed: (speech id, call id, target).
     # livekit performs at most one agent switch per reply (two returned agents: neither),
-    # so a second transfer in the same reply is refused (agents.base.handoff).
+    # so a second transfer in the same reply is refused (handoffs.transaction.transfer).
     handoff_claim: tuple[str, str, str] | None = None
     # Set when a new job picks the call up from its checkpoint (the last worker was lost):
     # the desk then says it is back instead of opening again.

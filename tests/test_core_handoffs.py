@@ -20,8 +20,7 @@ from core_helpers import (
     settle,
 )
 
-import agents.base
-import agents.transfer
+import handoffs.transaction
 from agents import BalanceAgent, CardSecurityAgent, Greeter, TransactionsAgent
 from agents.greeter import GREETING
 from agents.prefetch import PREFETCH_CALL_PREFIX
@@ -504,14 +503,14 @@ async def test_barge_in_during_a_transfer_cannot_leave_the_call_half_switched(
     and the live agent agree; the new desk speaks its one opening line."""
     async with desk(db) as d:
         await d.verify()
-        real_decide = agents.transfer.decide_handoff
+        real_decide = handoffs.transaction.decide_handoff
 
         async def decide_with_barge_in(*args: Any, **kwargs: Any) -> Any:
             _barge_in(d.session)
             await asyncio.sleep(0.05)  # let livekit see the interruption before we return
             return await real_decide(*args, **kwargs)
 
-        monkeypatch.setattr(agents.transfer, "decide_handoff", decide_with_barge_in)
+        monkeypatch.setattr(handoffs.transaction, "decide_handoff", decide_with_barge_in)
         result = await d.say(
             "balance please",
             ToolCall("transfer_to_balance", {"reason": "balance"}),

@@ -16,7 +16,7 @@ from typing import Any
 
 from livekit.agents import Plugin
 
-from .selection import ConfigError
+from .errors import ConfigError
 
 logger = logging.getLogger("bank.models")
 

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .errors import ConfigError
+
 Mode = Literal["local", "offline", "pipeline", "realtime"]
 MODES: tuple[Mode, ...] = ("local", "offline", "pipeline", "realtime")
 
@@ -23,10 +25,6 @@ DEFAULT_VOICES = {
     "transactions": "EXAVITQu4vr4xnSDxMaL",
     "card_security": "ErXwobaYiN019PkySvjV",
 }
-
-
-class ConfigError(RuntimeError):
-    """A missing or wrong setting, with the variable's name in the message."""
 
 
 @dataclass

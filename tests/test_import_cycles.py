@@ -8,11 +8,7 @@ Imports inside functions count too (grimp reads every import statement).
 Two checks: no module imports itself through others, and no two top-level packages import
 each other (importing `pkg.mod` runs `pkg/__init__.py` too, which a module graph alone
 does not show). `agent.py` is a single module, which grimp does not build a graph of; it is
-covered by checking that no package imports it (a module nobody imports is on no cycle).
-
-`models/` is in the package check; its own module cycles are left to its owner for now
-(`models.local_models` <-> `models.selection`), so the module check skips cycles that lie
-wholly inside it."""
+covered by checking that no package imports it (a module nobody imports is on no cycle)."""
 
 from __future__ import annotations
 
@@ -31,7 +27,6 @@ PACKAGES = (
     "telephony",
     "local_stack",
 )
-MODULE_CHECK_SKIPS = ("models",)
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +59,7 @@ def module_cycles(graph: grimp.ImportGraph, packages: tuple[str, ...]) -> list[t
 
 
 def test_no_module_imports_itself_through_others(graph: grimp.ImportGraph) -> None:
-    cycles = [
-        cycle
-        for cycle in module_cycles(graph, PACKAGES)
-        if not all(m.split(".")[0] in MODULE_CHECK_SKIPS for m in cycle)
-    ]
+    cycles = module_cycles(graph, PACKAGES)
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
 
 

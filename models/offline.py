@@ -162,7 +162,7 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
         text = _unmatched_merchant(ctx, output) + text
         asked = _latest_request(ctx)
         if asked and asked.window and asked.days_back == args.get("days_back"):
-            text = in_window(outcome, asked.window)
+            text = _unmatched_merchant(ctx, output) + in_window(outcome, asked.window)
     if isinstance(outcome, NeedsConfirmation):
         text = _disputed_this_turn(ctx, output) + text
     changed = isinstance(outcome, CardChanged)

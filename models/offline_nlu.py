@@ -704,7 +704,7 @@ _VERBS = {
 }  # fmt: skip
 
 
-_SOME = _rx(r"^(?:some|a|one of those|one of the)\s+(?=\w+\s+(?:place|store|shop)\b)")
+_SOME = _rx(r"^(?:some|an?|the|one of those|one of the)\s+(?=\w+\s+(?:place|store|shop)\b)")
 _LEADING_RECENCY = _rx(r"^(?:(?:last|latest|recent|most recent|newest)\s+)+")
 # "did I spend anything on uber": one word after "on", never an account, card or time.
 _MERCHANT_ON = _rx(

@@ -85,3 +85,19 @@ _MERCHANTS_1001 = (
     "Whole Foods Market", "Uber", "Blue Bottle Coffee", "Acme Corp Payroll",
     "Parkside Apartments", "PG&E", "Amazon", "Shell", "Netflix", "Transfer from Checking",
 )  # fmt: skip
+
+
+async def test_a_merchant_with_nothing_in_the_window_is_said_not_found(db: Database) -> None:
+    """Ben (1002) has no Amazon charges: "last month at amazon" says so before it reads the
+    period's other transactions, instead of reading them as if they were the answer."""
+    async with OfflineCall(db) as call:
+        await call.say("1002 5678")
+        t = await call.say("what did I spend at amazon last month")
+        assert "couldn't find anything from amazon" in t.text, t.text
+
+
+async def test_an_electronics_store_said_with_an_article_is_the_zx_charge(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1002 5678")
+        t = await call.say("someone used my card at an electronics store")
+        assert "ZX Electronics" in t.text and "Which one don't you recognise" not in t.text

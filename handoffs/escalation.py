@@ -1,6 +1,6 @@
 """Escalation to a human. The channel decides what that means: a SIP call is transferred
-(cold, or warm with a spoken brief); an app or console caller gets a callback case in the DB.
-On failure the caller stays with the agent, state intact, and is told so."""
+(cold here; warm in telephony/warm_transfer.py); an app or console caller gets a callback
+case in the DB. On failure the caller stays with the agent, state intact, and is told so."""
 
 from __future__ import annotations
 
@@ -9,12 +9,26 @@ from collections.abc import Awaitable, Callable
 
 from shared_state import SessionState
 from shared_state.state import EscalationResult, HumanEscalation
-from tools.db import DatabaseUnavailable
+from tools.db import Database, DatabaseUnavailable
 
 logger = logging.getLogger("bank.handoffs.escalation")
 
 
 __all__ = ["CallbackEscalation", "EscalationResult", "HumanEscalation", "SipTransferEscalation"]
+
+
+async def open_callback_case(
+    db: Database, customer_id: int, state: SessionState, summary: str
+) -> int:
+    """The call's one callback case (idempotent per session): its id. Raises
+    DatabaseUnavailable; the caller of this says what that means for the call."""
+    case = await db.open_case(
+        customer_id,
+        "callback",
+        summary=summary[:500],
+        idempotency_key=f"{state.session_id}:callback",
+    )
+    return case.id
 
 
 class CallbackEscalation:
@@ -29,12 +43,7 @@ class CallbackEscalation:
                 "not verify, you can reach us any time on the number on the back of your card.",
             )
         try:
-            case = await state.db.open_case(
-                principal.customer_id,
-                "callback",
-                summary=summary[:500],
-                idempotency_key=f"{state.session_id}:callback",
-            )
+            case_id = await open_callback_case(state.db, principal.customer_id, state, summary)
         except DatabaseUnavailable:
             return EscalationResult(
                 False,
@@ -43,7 +52,7 @@ class CallbackEscalation:
             )
         return EscalationResult(
             True,
-            f"I've asked a member of our team to call you back; your case number is {case.id}. "
+            f"I've asked a member of our team to call you back; your case number is {case_id}. "
             "Is there anything else I can help with meanwhile?",
         )
 
@@ -52,9 +61,9 @@ TransferFn = Callable[[str, str], Awaitable[object]]  # (participant identity, t
 
 
 class SipTransferEscalation:
-    """SIP: cold-transfer the caller to `transfer_to` (tel:/sip: URI). With `warm=True` the
-    agent first speaks a short brief of the case for the person taking over. If the
-    transfer fails the caller stays with the agent, state intact, and is told so."""
+    """SIP: cold-transfer the caller to `transfer_to` (tel:/sip: URI); the warm transfer
+    is telephony.warm_transfer.WarmTransferEscalation. If the transfer fails the caller
+    stays with the agent, state intact, and is told so."""
 
     def __init__(
         self,
@@ -62,24 +71,15 @@ class SipTransferEscalation:
         participant_identity: str,
         transfer_to: str | None,
         transfer: TransferFn,
-        say: Callable[[str], Awaitable[object]] | None = None,
-        warm: bool = False,
     ) -> None:
         self._identity = participant_identity
         self._transfer_to = transfer_to
         self._transfer = transfer
-        self._say = say
-        self._warm = warm
 
     async def escalate(self, state: SessionState, summary: str) -> EscalationResult:
         if not self._transfer_to:
             fallback = await CallbackEscalation().escalate(state, summary)
             return EscalationResult(fallback.ok, fallback.spoken)
-        if self._warm and self._say is not None:
-            await self._say(
-                "Please hold while I connect you. I'll pass on what we've covered so you "
-                "don't have to repeat yourself."
-            )
         try:
             await self._transfer(self._identity, self._transfer_to)
         except Exception:

@@ -20,6 +20,7 @@ from typing import Any
 
 from livekit.agents.beta.workflows import WarmTransferTask
 
+from handoffs.escalation import open_callback_case
 from shared_state.state import EscalationResult, Intent, SessionState
 from tools.db import DatabaseUnavailable
 from tools.money import format_cents
@@ -222,12 +223,6 @@ async def _open_case(state: SessionState, summary: str) -> int | None:
     if principal is None or state.db is None:
         return None
     try:
-        case = await state.db.open_case(
-            principal.customer_id,
-            "callback",
-            summary=summary[:500],
-            idempotency_key=f"{state.session_id}:callback",
-        )
+        return await open_callback_case(state.db, principal.customer_id, state, summary)
     except DatabaseUnavailable:
         return None
-    return case.id

@@ -83,8 +83,10 @@ async def _redispatcher(app: web.Application) -> AsyncIterator[None]:
     livekit = api.LiveKitAPI(settings.server_api_url, settings.api_key, settings.api_secret)
     verifier = api.TokenVerifier(settings.api_key, settings.api_secret)
     receiver = api.WebhookReceiver(verifier)
-    app[REDISPATCHER_KEY] = Redispatcher(settings.agent_name, receiver, livekit)
+    redispatcher = Redispatcher(settings.agent_name, receiver, livekit)
+    app[REDISPATCHER_KEY] = redispatcher
     yield
+    await redispatcher.aclose()  # its watches use the API client closed next
     await livekit.aclose()
 
 

@@ -309,6 +309,29 @@ describe('CallScreen in real conditions', () => {
     expect(screen.getByRole('button', { name: 'Call again' })).toBeTruthy();
   });
 
+  it('follows an agent that was already in the room before we connected', async () => {
+    // livekit-client builds the room's existing participants from the join response while
+    // it is still connecting, so no ParticipantConnected event ever announces them.
+    t.connect.mockImplementation(async () => {
+      t.addAgent(
+        { 'lk.agent.state': 'initializing', 'bank.specialist': 'greeter' },
+        { announce: false },
+      );
+      t.setConnectionState(ConnectionState.Connected);
+    });
+    renderCall({ agentJoinTimeoutMs: 80 });
+    await waitFor(() => expect(specialistText()).toBe('Greeter'));
+    expect(statusLabel()).toBe('Waiting for the assistant…');
+
+    t.setAgentAttributes({ 'lk.agent.state': 'listening' });
+    expect(statusLabel()).toBe('Listening');
+    // Past the join timeout: the agent that was there counts as joined.
+    await act(async () => new Promise((resolve) => setTimeout(resolve, 200)));
+    expect(screen.queryByTestId('call-error')).toBeNull();
+    t.setAgentAttributes({ 'lk.agent.state': 'speaking' });
+    expect(statusLabel()).toBe('Speaking');
+  });
+
   it('carries on when the agent comes back in time', async () => {
     t.addAgent({ 'lk.agent.state': 'listening', 'bank.specialist': 'greeter' });
     renderCall({ agentJoinTimeoutMs: 80 });

@@ -74,8 +74,12 @@ export function createTestRoom() {
     setMicrophoneEnabled,
     sendText,
     setConnectionState,
-    /** The agent worker joins the room. */
-    addAgent(attributes: Record<string, string> = {}) {
+    /**
+     * The agent worker joins the room. `announce: false` is an agent already in the room
+     * as we join: livekit-client builds it from the join response while still connecting,
+     * and so emits no ParticipantConnected for it.
+     */
+    addAgent(attributes: Record<string, string> = {}, { announce = true } = {}) {
       agent = new RemoteParticipant(
         {} as never,
         'PA_agent',
@@ -86,6 +90,10 @@ export function createTestRoom() {
         undefined,
         ParticipantKind.AGENT,
       );
+      if (!announce) {
+        room.remoteParticipants.set(agent.identity, agent);
+        return agent;
+      }
       act(() => {
         room.remoteParticipants.set(agent!.identity, agent!);
         room.emit(RoomEvent.ParticipantConnected, agent!);

@@ -9,6 +9,7 @@ from livekit.agents.beta.tools import EndCallTool
 from livekit.agents.voice import SpeechHandle
 
 from handoffs import GREETER
+from handoffs.context import VERIFIED_KEY
 from shared_state import SessionState
 from shared_state.state import quote_untrusted
 from tools.outcomes import Verified
@@ -46,6 +47,7 @@ class Greeter(BankAgent):
         if not state.greeted:
             state.greeted = True
             if state.principal is not None and state.channel == "app":
+                await self._note_verified(state.principal.first_name)
                 text = GREETING_APP.format(name=state.principal.first_name)
             elif state.channel == "sip" and state.caller.candidate_customer_id is not None:
                 text = GREETING_SIP_CANDIDATE
@@ -70,6 +72,17 @@ class Greeter(BankAgent):
             tool_choice="auto",
         )
 
+    async def _note_verified(self, first_name: str) -> None:
+        """The app's sign-in verified the caller before any word: say so in the context, as
+        text for a model and as data (`extra`) for code such as the offline model."""
+        ctx = self.chat_ctx.copy()
+        ctx.add_message(
+            role="system",
+            content=f"The caller is verified: signed in through the app as {first_name}.",
+            extra={VERIFIED_KEY: first_name},
+        )
+        await self.update_chat_ctx(ctx)
+
     @function_tool
     async def verify_identity(
         self, ctx: RunContext[SessionState], customer_number: str, pin: str
@@ -89,14 +102,14 @@ class Greeter(BankAgent):
         from handoffs import save_checkpoint
 
         await save_checkpoint(state)
-        pending = state.pending_intent
+        pending, need = state.pending_intent, state.pending_need
         if pending is not None:
-            state.pending_intent = None
+            state.pending_intent = state.pending_need = None
             target = "card_security" if pending.value == "suspicious_charge" else pending.value
             if target in ("balance", "transactions", "card_security"):
                 # Continue to what they asked for before verifying, without asking again;
                 # the refused transfer's reason says what that was, even turns later.
-                return await handoff(ctx, target, reason=_continuing(state, target))
+                return await handoff(ctx, target, reason=_continuing(state, target), need=need)
         return render(Verified(first_name=customer.first_name))
 
 

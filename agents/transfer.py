@@ -16,7 +16,7 @@ from handoffs.transaction import (
     escalate,
     transfer,
 )
-from shared_state import Intent, SessionState, SuspectTransaction
+from shared_state import Intent, Need, SessionState, SuspectTransaction
 from shared_state.state import EscalationResult
 from tools.db import DatabaseUnavailable, NotFound, is_valid_id
 from tools.outcomes import Escalated, Refused
@@ -44,7 +44,7 @@ def make_transfer_tool(target: str) -> llm.FunctionTool[..., Any]:
             name=transfer_tool_name(target),
             description=f"Hand the caller to {DISPLAY_NAMES[target]}.\n\nArgs:\n"
             "    reason: why, in a few words\n"
-            "    account: the account the caller asked about, if they named one",
+            "    account: the account the caller asked about, if they named one\n" + _NEEDS_ARG,
         )
     if target == "card_security":
         return function_tool(
@@ -54,26 +54,42 @@ def make_transfer_tool(target: str) -> llm.FunctionTool[..., Any]:
             "locking/unlocking, disputes, and charges they do not recognise.\n\nArgs:\n"
             "    reason: why, in a few words\n"
             "    merchant: merchant of a charge the caller does not recognise, if any\n"
-            "    transaction_ref: reference number of that charge, if known",
+            "    transaction_ref: reference number of that charge, if known\n" + _NEEDS_ARG,
         )
 
-    async def transfer(ctx: RunContext[SessionState], reason: str = "") -> Any:
-        return await handoff(ctx, target, reason=reason)
+    async def transfer(
+        ctx: RunContext[SessionState], reason: str = "", caller_needs: CallerNeed | None = None
+    ) -> Any:
+        return await handoff(ctx, target, reason=reason, need=caller_needs)
 
     return function_tool(
         transfer,
         name=transfer_tool_name(target),
         description=f"Hand the caller to {DISPLAY_NAMES[target]}.\n\nArgs:\n"
-        "    reason: why, in a few words",
+        "    reason: why, in a few words\n" + _NEEDS_ARG,
     )
+
+
+# What a model may say the caller needs next (shared_state.Need, less the loop guard's own).
+CallerNeed = Literal[
+    "balance", "transactions", "card_security", "lock", "unlock", "lost", "stolen",
+    "list_cards", "suspicious_charge", "dispute", "nothing_more",
+]  # fmt: skip
+_NEEDS_ARG = (
+    "    caller_needs: what the caller needs next, if you know: the next desk acts on it "
+    "(nothing_more: they are finished)"
+)
 
 
 async def _transfer_to_balance(
     ctx: RunContext[SessionState],
     reason: str = "",
     account: Literal["all", "checking", "savings", "credit_card"] = "all",
+    caller_needs: CallerNeed | None = None,
 ) -> Any:
-    return await handoff(ctx, "balance", reason=reason, slots={"account": account})
+    return await handoff(
+        ctx, "balance", reason=reason, slots={"account": account}, need=caller_needs
+    )
 
 
 async def _transfer_to_card_security(
@@ -81,12 +97,15 @@ async def _transfer_to_card_security(
     reason: str = "",
     merchant: str | None = None,
     transaction_ref: int | None = None,
+    caller_needs: CallerNeed | None = None,
 ) -> Any:
     suspect = None
     if merchant or transaction_ref is not None:
         suspect = await _resolve_suspect(ctx.userdata, merchant, transaction_ref)
     intent = Intent.SUSPICIOUS_CHARGE if suspect else Intent.CARD_SECURITY
-    return await handoff(ctx, "card_security", reason=reason, intent=intent, suspect=suspect)
+    return await handoff(
+        ctx, "card_security", reason=reason, intent=intent, suspect=suspect, need=caller_needs
+    )
 
 
 async def _transfer_to_human(ctx: RunContext[SessionState], reason: str = "") -> str:
@@ -140,6 +159,7 @@ async def handoff(
     intent: Intent | None = None,
     suspect: SuspectTransaction | None = None,
     slots: dict[str, Any] | None = None,
+    need: Need | None = None,
 ) -> Any:
     """One call to the handoff transaction (handoffs/transaction.py); on acceptance return
     the next agent *bare* so the old agent says nothing and the new one speaks exactly one
@@ -148,7 +168,7 @@ async def handoff(
     hold_the_floor(ctx)
     result = await transfer(
         ctx.userdata,
-        HandoffRequest(target, reason, intent, suspect),
+        HandoffRequest(target, reason, intent, suspect, need),
         current=ctx.session.current_agent,
         claim=(ctx.speech_handle.id, ctx.function_call.call_id),
     )

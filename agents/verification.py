@@ -83,6 +83,7 @@ def bind_principal(state: SessionState, customer: Customer, assurance: Assurance
             verified_at=now_iso(),
         )
     )
+    state.verified_on_turn = state.user_turns
 
 
 def _refusal_reason(result: VerificationResult) -> RefusalReason:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from livekit.agents import llm
 
@@ -17,6 +18,8 @@ from shared_state.state import UNTRUSTED_NOTE
 CARRIED_TURNS = 6
 CONTEXT_POLICY = f"brief+last{CARRIED_TURNS}turns-masked-no-tools"
 BRIEF_PREFIX = "Handoff brief:"
+BRIEF_KEY = "bank.handoff_brief"  # the typed brief on its context message's `extra`
+VERIFIED_KEY = "bank.verified_as"  # an app sign-in's verified first name, on a system line
 # The fixed lines said on a turn that hands off (agents/acknowledgement.py): (transfer,
 # verification continuing). Said while the next desk works; not carried to it.
 HANDOFF_ACKNOWLEDGEMENTS = ("Sure, one moment.", "Thank you, one moment.")
@@ -91,5 +94,21 @@ def carried_context(
             content=scrub(mask_sensitive(message.text_content or "", role=message.role)),
         )
     note = f" ({UNTRUSTED_NOTE})" if brief.open_question else ""
-    ctx.add_message(role="system", content=scrub(f"{BRIEF_PREFIX} {brief.render()}{note}"))
+    ctx.add_message(
+        role="system",
+        content=scrub(f"{BRIEF_PREFIX} {brief.render()}{note}"),
+        # The same brief as data, for code that acts on it (the offline model): the text
+        # above is for a model to read; `open_question` stays model-written words in both.
+        extra={BRIEF_KEY: _scrubbed(brief.typed(), scrub)},
+    )
     return ctx
+
+
+def _scrubbed(value: Any, scrub: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, scrub) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v, scrub) for v in value]
+    return value

@@ -63,6 +63,7 @@ async def decide_handoff(
 
     if decision.rejection is Rejection.VERIFICATION_REQUIRED:
         state.pending_intent = brief.intent
+        state.pending_need = brief.need
     if decision.rejection is Rejection.PING_PONG:
         state.loop_guard_trips += 1
         brief = HandoffBrief(
@@ -71,6 +72,7 @@ async def decide_handoff(
             verified_facts=brief.verified_facts,
             open_question="the transfer kept bouncing; ask the caller what they need, in one "
             "short question",
+            need="start_over",
         )
 
     _record(state, from_agent, to_agent, reason, brief, decision, started)
@@ -87,6 +89,8 @@ async def decide_handoff(
             started,
         )
     if target is not None:
+        if state.principal is not None:
+            brief.verified_as = state.principal.first_name  # from the principal, never a model
         state.brief = brief
         state.current_agent = target if target != "human" else state.current_agent
     # The checkpoint goes with every audit write, so the checkpointed handoff history (whose

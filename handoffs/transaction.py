@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared_state import HandoffBrief, Intent, SessionState, SuspectTransaction
+from shared_state import HandoffBrief, Intent, Need, SessionState, SuspectTransaction
 from shared_state.state import EscalationResult
 from tools.outcomes import RefusalReason
 
@@ -35,6 +35,7 @@ class HandoffRequest:
     reason: str = ""  # model-written: bounded, masked and PIN-scrubbed here
     intent: Intent | None = None
     suspect: SuspectTransaction | None = None
+    need: Need | None = None  # what the caller needs next (a transfer tool's typed argument)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ async def transfer(
         # The model wrote the reason: masked above like any carried agent text.
         open_question=reason or None,
         suspect_transaction=request.suspect,
+        continuing=state.is_verified and state.verified_on_turn == state.user_turns,
+        need=request.need,
     )
     plan = await decide_handoff(
         state,

@@ -9,12 +9,13 @@ canned script: every answer comes from the database through the tools."""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from livekit.agents import llm
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions
 
+from handoffs.transaction import KEYPAD
+from shared_state import Intent
 from tools.outcomes import (
     AmbiguousCard,
     AnyOutcome,
@@ -28,11 +29,11 @@ from tools.outcomes import (
     Verified,
 )
 
-from .offline_cards import after_card_list, declined_lock_prefix, which_card_prefix
-from .offline_charges import after_more, charge_purpose, charge_question, in_window
+from .offline_cards import after_card_list, which_card_prefix
+from .offline_charges import after_more, charge_purpose, charge_question, in_window, pick_frame
 from .offline_context import (
-    BRIEF_PREFIX,
     Context,
+    is_brief,
     is_prefetched,
     outcome_of,
     said_of,
@@ -46,20 +47,22 @@ from .offline_dialog import (
     means_all_cards,
     request_with_credentials,
 )
+from .offline_frames import Frame, frame_for_outcome, last_question
 from .offline_nlu import LOCK, NEGATED_LOCK, Ask, Understanding, understand
 from .offline_recovery import forgot_pin, is_off_script, off_script_prefix
 from .offline_reply import Reply, call
 from .offline_turns import (
     CARD_WRITES,
-    DISPUTE_OFFER,
     INJECTION_REFUSAL,
     VERIFY_FIRST,
     also_offer,
     answer_user,
     card_type,
+    desk_of,
     dispute,
     route,
     suspect_merchant,
+    then_words,
     transactions_call,
     why_balances_differ,
 )
@@ -93,8 +96,16 @@ class OfflineBankLLM(llm.LLM[Any]):
         names = {t.id for t in tools or []} if tool_choice != "none" else set()
         reply = decide(chat_ctx, names)
         turn = ToolCall(reply.tool, reply.arguments or {}) if reply.tool else (reply.text or "")
+        frame = reply.frame
+        if frame is not None and not frame.question:
+            frame = frame.model_copy(update={"question": last_question(reply.text or "")})
         return InstantStream(
-            self, turn=turn, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options
+            self,
+            turn=turn,
+            extra=frame.extra() if frame is not None and not reply.tool else None,
+            chat_ctx=chat_ctx,
+            tools=tools or [],
+            conn_options=conn_options,
         )
 
 
@@ -120,7 +131,7 @@ def _is_opening(ctx: Context, last: llm.ChatItem | None) -> bool:
         return False
     seen_brief = False
     for item in ctx.conversation():
-        if item.type == "message" and (item.text_content or "").startswith(BRIEF_PREFIX):
+        if is_brief(item):
             seen_brief = True
         elif is_prefetched(item):
             continue  # the desk's read on entry (agents/prefetch.py): still its opening
@@ -139,17 +150,20 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
     name = previous.name if previous else output.name
     if output.is_error:
         retry = _retry_with_card(ctx, previous, outcome) if previous else None
-        if retry is None and previous is not None and previous.name in CARD_WRITES:
-            request = _card_request(ctx)
-            prefix = which_card_prefix(ctx, outcome, request)
-            return Reply(text=prefix + _spoken_error(ctx, name, outcome, text))
-        return retry or Reply(text=_spoken_error(ctx, name, outcome, text))
+        if retry is not None:
+            return retry
+        spoken = _spoken_error(ctx, name, outcome, text)
+        if previous is not None and previous.name in CARD_WRITES:
+            prefix = which_card_prefix(ctx, outcome, _card_request(ctx))
+            return Reply(text=prefix + (spoken.text or ""), frame=spoken.frame)
+        return spoken
     if isinstance(outcome, Verified):
         return _after_verification(ctx, outcome)
     if name == "end_call":
         return Reply(text=GOODBYE_LINE)
     if isinstance(outcome, DisputeOpened) and (queued := _queued_lock(ctx)) is not None:
         return queued
+    frame = frame_for_outcome(name, outcome, text)
     if isinstance(outcome, Transactions) and previous is not None:
         args = json.loads(previous.arguments or "{}")
         if not outcome.items and args.get("merchant"):
@@ -175,28 +189,35 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
         text = after_more(ctx, output) or text
         if (purpose := charge_purpose(ctx)) is not None and ctx.has("transfer_to_card_security"):
             text += " " + charge_question(purpose)
+            frame = pick_frame(purpose)
+    asked_before = ctx.frame()
     if (
-        previous is not None
-        and previous.name in CARD_WRITES
-        and isinstance(outcome, NeedsConfirmation)
-        and "Please say yes to confirm" in (ctx.last_of_role("assistant") or "")
+        isinstance(outcome, NeedsConfirmation)
+        and asked_before is not None
+        and asked_before.kind == "confirm_card"
         and is_off_script(said := understand(ctx.last_of_role("user") or ""))
     ):
-        prefix += off_script_prefix(said, previous.name)
-    if name == "list_cards" and not output.is_error:
-        text = after_card_list(ctx, outcome, text)
-    if name == "dispute_transaction":
-        prefix += declined_lock_prefix(ctx)
+        prefix += off_script_prefix(said, name)
+    if name == "list_cards":
+        text, frame = after_card_list(ctx, outcome, text)
+    if name == "dispute_transaction" and asked_before and asked_before.tool == "lock_card":
+        prefix += (
+            "Okay, I haven't locked your card. " if asked_before.kind == "confirm_card" else ""
+        )
     if name == "lock_card" and changed and ctx.has("dispute_transaction"):
         merchant = suspect_merchant(ctx)
         if merchant and not ctx.last_call(("dispute_transaction",)):
-            text += f" Would you also like me to {DISPUTE_OFFER} for the {merchant} charge?"
-            return Reply(text=f"{prefix}{text}")
+            text += f" Would you also like me to open a dispute for the {merchant} charge?"
+            return Reply(
+                text=f"{prefix}{text}", frame=Frame(kind="offer_dispute", merchant=merchant)
+            )
     if name == "get_balance" and isinstance(outcome, Balance) and _asked_why(ctx):
         text += " " + why_balances_differ(outcome)
     if name in ("get_balance", "get_transactions") or name in CARD_WRITES:
-        text += also_offer(ctx, name, changed)
-    return Reply(text=f"{prefix}{text}")
+        if (then := also_offer(ctx, name, changed)) is not None:
+            text += f" Would you like your {then_words(then)} too?"
+            frame = Frame(kind="offer_also", then=then)
+    return Reply(text=f"{prefix}{text}", frame=frame)
 
 
 def _after_verification(ctx: Context, verified: Verified) -> Reply:
@@ -206,12 +227,11 @@ def _after_verification(ctx: Context, verified: Verified) -> Reply:
         if routed.tool == "transfer_to_human":
             return routed
         if routed.tool is not None and routed.tool.startswith("transfer_to_"):
-            args = dict(routed.arguments or {})
-            args["reason"] = f"{_CONTINUING}: {args.get('reason', '')}"[:200]
-            return Reply(tool=routed.tool, arguments=args)
+            return routed  # the brief says verification just happened (typed, in code)
     return Reply(
         text=f"Thank you, {verified.first_name}, you're verified. Would you like your "
-        "balance, your recent transactions, or help with a card?"
+        "balance, your recent transactions, or help with a card?",
+        frame=Frame(kind="menu"),
     )
 
 
@@ -335,63 +355,66 @@ def _asks_which(outcome: AnyOutcome | None) -> bool:
     return isinstance(outcome, AmbiguousCard) and outcome.why == "which"
 
 
-def _spoken_error(ctx: Context, tool: str, outcome: AnyOutcome | None, text: str) -> str:
+def _spoken_error(ctx: Context, tool: str, outcome: AnyOutcome | None, text: str) -> Reply:
     if outcome is None:
         # livekit's own failure: a tool this desk doesn't have, or a crash inside one.
         if not ctx.has(tool):
-            return "Sorry, I can't do that here. What else can I help you with?"
-        return "I'm sorry, something went wrong on my side. Could you say that again?"
+            return Reply(text="Sorry, I can't do that here. What else can I help you with?")
+        return Reply(text="I'm sorry, something went wrong on my side. Could you say that again?")
     reason = outcome.reason if isinstance(outcome, Refused) else None
     if reason == "verification_required":
-        said = ctx.last_of_role("user") or ""
-        if understand(said).ask is Ask.INJECTION:
-            return f"{INJECTION_REFUSAL} {VERIFY_FIRST}"
-        if understand(said).extras.get("forgot_pin"):
-            return str(forgot_pin(ctx).text)
-        if isinstance(outcome, Refused) and outcome.detail == "keypad":
-            return (
-                "I can help with that. First I need to verify you: please key in your PIN "
-                "on your phone's keypad, followed by the pound key."
-            )
-        if collect_credentials(ctx).customer_number:
-            return "I can help with that. First I need to verify you: what's your PIN?"
-        return (
-            "I can help with that. First I need to verify your identity: please tell me "
-            "your customer number and your PIN."
-        )
+        return _verify_first(ctx, outcome)
     if reason in ("credentials_locked", "too_many_attempts") and not ctx.is_verified():
         # The outcome's sentence offers a person; a call back needs a verified caller
         # (handoffs/escalation.py), so accepting would be refused: say what does work.
-        if reason == "credentials_locked":
-            return (
-                "Verification for that customer number is locked for 15 minutes after too "
-                "many incorrect PINs. You can try again after that, or call the number on the "
-                "back of your card to speak with a person."
-            )
-        return (
-            "There have been too many verification attempts on this call, so I can't try "
-            "again. You can call back later, or call the number on the back of your card to "
-            "speak with a person."
-        )
+        return Reply(text=_LOCKED_OUT[reason])
     if reason == "edge_not_allowed":
-        return (
-            "I can't do that from this desk. Say 'something else' and I'll take you back to "
-            "the front desk."
+        return Reply(
+            text="I can't do that from this desk. Say 'something else' and I'll take you back "
+            "to the front desk."
         )
     if reason in _NOT_TRANSFERRED:
-        return "Sorry, let me make sure I help with the right thing. What do you need?"
+        return Reply(text="Sorry, let me make sure I help with the right thing. What do you need?")
     if isinstance(outcome, NoSuchAccount):
-        return (
-            f"You don't have a {outcome.asked.replace('_', ' ')} account with us; you have: "
-            f"{', '.join(outcome.have)}. Just name one and I'll read it."
+        return Reply(
+            text=f"You don't have a {outcome.asked.replace('_', ' ')} account with us; you "
+            f"have: {', '.join(outcome.have)}. Just name one and I'll read it."
         )
-    return text
+    return Reply(text=text, frame=frame_for_outcome(tool, outcome, text))
+
+
+def _verify_first(ctx: Context, outcome: AnyOutcome) -> Reply:
+    said = understand(ctx.last_of_role("user") or "")
+    if said.ask is Ask.INJECTION:
+        return Reply(text=f"{INJECTION_REFUSAL} {VERIFY_FIRST}")
+    if said.extras.get("forgot_pin"):
+        return forgot_pin(ctx)
+    if isinstance(outcome, Refused) and outcome.detail == KEYPAD:
+        text = (
+            "I can help with that. First I need to verify you: please key in your PIN on "
+            "your phone's keypad, followed by the pound key."
+        )
+    elif collect_credentials(ctx).customer_number:
+        text = "I can help with that. First I need to verify you: what's your PIN?"
+    else:
+        text = (
+            "I can help with that. First I need to verify your identity: please tell me "
+            "your customer number and your PIN."
+        )
+    return Reply(text=text, frame=Frame(kind="credentials"))
+
+
+_LOCKED_OUT = {
+    "credentials_locked": "Verification for that customer number is locked for 15 minutes "
+    "after too many incorrect PINs. You can try again after that, or call the number on the "
+    "back of your card to speak with a person.",
+    "too_many_attempts": "There have been too many verification attempts on this call, so I "
+    "can't try again. You can call back later, or call the number on the back of your card "
+    "to speak with a person.",
+}
 
 
 _NOT_TRANSFERRED = ("same_agent", "one_handoff_per_turn", "interrupted", "not_transferred")
-
-
-_CONTINUING = "continuing after verification"
 
 
 def _opening_prefix(ctx: Context) -> str:
@@ -401,12 +424,13 @@ def _opening_prefix(ctx: Context) -> str:
         i.type == "message" and i.role == "assistant" for i in conversation[-3:]
     )
     brief = ctx.brief()
-    if not brief or assistant_after_brief or _spoke_since_brief(ctx):
+    if brief.from_agent is None or assistant_after_brief or _spoke_since_brief(ctx):
         return ""
     prefix = ""
-    if brief.get("open_question", "").startswith(_CONTINUING):
-        match = re.search(r"verified as (\w+)", brief.get("facts", ""))
-        prefix = f"Thank you{', ' + match.group(1) if match else ''}, you're verified. "
+    if brief.continuing:
+        prefix = (
+            f"Thank you{', ' + brief.verified_as if brief.verified_as else ''}, you're verified. "
+        )
     request = _latest_request(ctx)
     merchant = suspect_merchant(ctx)
     if merchant and ctx.has("lock_card") and request and request.ask is Ask.SUSPICIOUS:
@@ -417,11 +441,7 @@ def _opening_prefix(ctx: Context) -> str:
 def _spoke_since_brief(ctx: Context) -> bool:
     seen_brief = False
     for item in ctx.items:
-        if (
-            item.type == "message"
-            and item.role == "system"
-            and (item.text_content or "").startswith(BRIEF_PREFIX)
-        ):
+        if is_brief(item):
             seen_brief = True
         elif seen_brief and item.type == "message" and item.role == "assistant":
             return True
@@ -456,11 +476,12 @@ def _specialist_opening(ctx: Context) -> Reply:
         ctx.has("lock_card")
         and ask not in (Ask.DISPUTE, Ask.LOST, Ask.STOLEN)
         and (
-            brief.get("intent") == "suspicious_charge"
+            brief.intent is Intent.SUSPICIOUS_CHARGE
             or (ask is Ask.SUSPICIOUS and suspect_merchant(ctx))
         )
     ):
-        return call("lock_card", card_last_four=_last_four(brief.get("card_last_four")))
+        suspect = brief.suspect_transaction
+        return call("lock_card", card_last_four=suspect.card_last_four if suspect else None)
     if request is not None and ask is Ask.DISPUTE and ctx.has("dispute_transaction"):
         return dispute(ctx, request)
     if request is not None and ask not in (Ask.VERIFY, Ask.UNKNOWN, Ask.GREETING):
@@ -489,37 +510,43 @@ _ROUTABLE = (
 
 def _greeter_returning(ctx: Context) -> Reply:
     request = _latest_request(ctx)
-    if ctx.brief().get("open_question", "").startswith("the transfer kept bouncing"):
+    need = ctx.brief().need
+    if need == "start_over":  # the loop guard: ask afresh
         return Reply(
             text="Sorry about the back and forth. In a few words, what would you like "
-            "help with: your balance, your transactions, or a card?"
+            "help with: your balance, your transactions, or a card?",
+            frame=Frame(kind="menu"),
         )
-    finished = "finished with this desk" in ctx.brief().get("open_question", "")
     passed_on = _what_the_desk_passed_on(ctx, request)
-    if passed_on is not None and passed_on.ask in _ROUTABLE and ctx.tools and not finished:
+    if passed_on is not None and passed_on.ask in _ROUTABLE and ctx.tools:
         return route(ctx, passed_on)
-    if (request is not None and request.ask is Ask.GOODBYE) or finished:
+    if (request is not None and request.ask is Ask.GOODBYE) or need == "nothing_more":
         return call("end_call") if ctx.has("end_call") else Reply(text=GOODBYE_LINE)
     return Reply(text="Sure. What else can I help you with today?")
 
 
-_NEEDS = "caller needs: "
+# The ask a typed need stands for, when the caller's own words no longer show it.
+_ASK_OF_NEED: dict[str, Ask] = {
+    "balance": Ask.BALANCE, "transactions": Ask.TRANSACTIONS, "card_security": Ask.CARD_HELP,
+    "lock": Ask.LOCK, "unlock": Ask.UNLOCK, "lost": Ask.LOST, "stolen": Ask.STOLEN,
+    "list_cards": Ask.LIST_CARDS, "suspicious_charge": Ask.SUSPICIOUS, "dispute": Ask.DISPUTE,
+    "nothing_more": Ask.GOODBYE,
+}  # fmt: skip
 
 
 def _what_the_desk_passed_on(ctx: Context, request: Understanding | None) -> Understanding | None:
-    """A desk sent the caller back for something it can't do ("caller needs: balance"):
-    that request, with the slots from the caller's own words when they said it."""
-    question = ctx.brief().get("open_question", "")
-    if not question.startswith(_NEEDS):
+    """A desk sent the caller back for something it can't do (the brief's typed need): the
+    caller's own request for that desk, with its slots, or the need itself."""
+    need = ctx.brief().need
+    if need is None or need in ("nothing_more", "start_over"):
         return request
-    needed = understand(question[len(_NEEDS) :]).ask
-    if needed not in _ROUTABLE or (request is not None and needed is request.ask):
+    if request is not None and desk_of(request.ask) == desk_of(_ASK_OF_NEED[need]):
         return request
     for text in reversed(ctx.user_messages()):
         u = understand(text)
-        if u.ask is needed:
+        if desk_of(u.ask) == desk_of(_ASK_OF_NEED[need]):
             return u
-    return Understanding(needed)
+    return Understanding(_ASK_OF_NEED[need])
 
 
 _NOT_A_REQUEST = (
@@ -535,15 +562,14 @@ def _latest_request(ctx: Context) -> Understanding | None:
             u.ask = u.then
         if u.ask not in _NOT_A_REQUEST:
             return u
-    # Older than the carried turns: the refused transfer's reason, kept in the brief.
-    question = ctx.brief().get("open_question", "")
-    if question.startswith(_CONTINUING + ":"):
-        question = question[len(_CONTINUING) + 1 :]
-    u = understand(question)
-    if u.ask not in (*_NOT_A_REQUEST, Ask.INJECTION, Ask.GOODBYE):
-        return u
-    return None
+    # Older than the carried turns: what the brief says, typed.
+    brief = ctx.brief()
+    if brief.need in _ASK_OF_NEED and brief.need != "nothing_more":
+        return Understanding(_ASK_OF_NEED[brief.need])
+    return Understanding(_ASK_OF_INTENT[brief.intent]) if brief.intent in _ASK_OF_INTENT else None
 
 
-def _last_four(value: str | None) -> str | None:
-    return value if value and value.isdigit() and len(value) == 4 else None
+_ASK_OF_INTENT: dict[Intent | None, Ask] = {
+    Intent.BALANCE: Ask.BALANCE, Intent.TRANSACTIONS: Ask.TRANSACTIONS,
+    Intent.SUSPICIOUS_CHARGE: Ask.SUSPICIOUS,
+}  # fmt: skip

@@ -10,11 +10,10 @@ import re
 from tools.outcomes import AmbiguousCard, AnyOutcome, Cards
 
 from .offline_context import Context
-from .offline_dialog import CARD_MENTION
+from .offline_frames import Frame
 from .offline_nlu import LIST_CARDS
 from .offline_text import normalise
 
-UNLOCK_OFFER = "Would you like me to unlock"
 _DECLINED = re.compile(
     r"\b(?:declined|rejected|refused|not working|isn'?t working|won'?t work|doesn'?t work|"
     r"didn'?t work|stopped working)\b",
@@ -22,50 +21,35 @@ _DECLINED = re.compile(
 )
 
 
-def _listed_with_status(text: str) -> list[tuple[str, str, str, str]]:
-    """(network, kind, last four, status) of each card a listing reads out with its status."""
-    return [card for card in CARD_MENTION.findall(text) if card[3]]
-
-
-def after_card_list(ctx: Context, outcome: AnyOutcome | None, listing: str) -> str:
+def after_card_list(
+    ctx: Context, outcome: AnyOutcome | None, listing: str
+) -> tuple[str, Frame | None]:
     """The listing, plus the next step: unlock a locked card, or why a decline isn't a lock."""
-    views = outcome.cards if isinstance(outcome, Cards) else []
-    cards = [(c.network.title(), c.kind, c.last_four, c.status) for c in views]
-    locked = [c for c in cards if c[3] == "locked"]
+    cards = outcome.cards if isinstance(outcome, Cards) else []
+    locked = tuple(c for c in cards if c.status == "locked")
     said = normalise(ctx.last_of_role("user") or "")
     declined = bool(_DECLINED.search(said))
-    if len(locked) == 1 and ctx.has("unlock_card"):
-        network, kind, last_four, _ = locked[0]
+    if locked and ctx.has("unlock_card"):
+        offer = Frame(kind="offer_unlock", cards=locked)
+        if len(locked) > 1:
+            return (
+                f"{listing} Would you like me to unlock one of the locked cards? Tell me which.",
+                offer,
+            )
+        card = locked[0]
         why = ", which is why payments on it are declined" if declined else ""
         return (
-            f"{listing} Your {network} {kind} card ending {last_four} is locked{why}. "
-            f"{UNLOCK_OFFER} it?"
+            f"{listing} Your {card.network.title()} {card.kind} card ending {card.last_four} is "
+            f"locked{why}. Would you like me to unlock it?",
+            offer,
         )
-    if len(locked) > 1 and ctx.has("unlock_card"):
-        return f"{listing} {UNLOCK_OFFER} one of the locked cards? Tell me which."
     if declined and cards and LIST_CARDS.search(said):
         return (
             f"{listing} None of them is locked, so a lock isn't why it was declined. It may "
             "be the merchant, or the funds available: say 'balance' and I'll check it, or ask "
             "for a person."
-        )
-    return listing
-
-
-def offered_unlock(ctx: Context) -> str | None:
-    """The last four digits of the card the desk just offered to unlock, if it did."""
-    last = ctx.last_of_role("assistant") or ""
-    if UNLOCK_OFFER not in last:
-        return None
-    locked = [c for c in _listed_with_status(last) if c[3].lower() == "locked"]
-    return locked[0][2] if len(locked) == 1 else None
-
-
-def declined_lock_prefix(ctx: Context) -> str:
-    """'No, don't lock it, just dispute it': say the card was left alone, before the dispute."""
-    if "To confirm: lock" in (ctx.last_of_role("assistant") or ""):
-        return "Okay, I haven't locked your card. "
-    return ""
+        ), None
+    return listing, None
 
 
 _NETWORK_NAMES = {

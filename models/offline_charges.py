@@ -17,6 +17,7 @@ from agents.render import describe_transaction, say
 from tools.outcomes import AnyOutcome, Transactions
 
 from .offline_context import Context, outcome_of
+from .offline_frames import Frame
 from .offline_nlu import Ask, Understanding, understand
 from .offline_reply import Reply, call
 
@@ -174,17 +175,21 @@ def charge_purpose(ctx: Context) -> Ask | None:
         if ask in _PURPOSES and not u.merchant:
             return ask
         return None
-    question = ctx.brief().get("open_question", "")
-    if "does not recognise a charge" in question:
-        return Ask.SUSPICIOUS
-    return Ask.DISPUTE if "dispute a charge" in question else None
+    need = ctx.brief().need
+    return {"suspicious_charge": Ask.SUSPICIOUS, "dispute": Ask.DISPUTE}.get(need or "")
 
 
 def asked_which_listed(ctx: Context) -> Ask | None:
-    last = ctx.last_of_role("assistant") or ""
-    if WHICH_UNRECOGNISED in last:
-        return Ask.SUSPICIOUS
-    return Ask.DISPUTE if WHICH_TO_DISPUTE in last else None
+    frame = ctx.frame()
+    if frame is None or frame.kind != "pick_charge":
+        return None
+    return Ask.SUSPICIOUS if frame.purpose == "suspicious" else Ask.DISPUTE
+
+
+def pick_frame(purpose: Ask) -> Frame:
+    return Frame(
+        kind="pick_charge", purpose="suspicious" if purpose is Ask.SUSPICIOUS else "dispute"
+    )
 
 
 def charge_question(purpose: Ask) -> str:
@@ -211,7 +216,8 @@ def charge_to_card_security(ctx: Context, purpose: Ask, u: Understanding) -> Rep
     if picked is not None and not picked.is_charge:
         return Reply(
             text=f"That one is money in, {_REF.sub('', picked.text)}, not a charge, so there's "
-            f"nothing to dispute. {charge_question(purpose)}"
+            f"nothing to dispute. {charge_question(purpose)}",
+            frame=pick_frame(purpose),
         )
     if picked is not None:
         return call("transfer_to_card_security", reason=reason, transaction_ref=picked.ref)
@@ -223,11 +229,16 @@ def charge_to_card_security(ctx: Context, purpose: Ask, u: Understanding) -> Rep
         if _READ_AGAIN.search(text):
             found = ctx.last_call(("get_transactions",))
             listing = _REF.sub("", found[1]).strip() if found else ""
-            return Reply(text=f"Sure. {listing} {charge_question(purpose)}")
+            return Reply(
+                text=f"Sure. {listing} {charge_question(purpose)}", frame=pick_frame(purpose)
+            )
         lead = WHICH_UNRECOGNISED if purpose is Ask.SUSPICIOUS else WHICH_TO_DISPUTE
-        return Reply(text=f"Sorry, I couldn't tell. {lead} {_PICK_HINT[:-1]}, {_MORE_HINT}")
+        return Reply(
+            text=f"Sorry, I couldn't tell. {lead} {_PICK_HINT[:-1]}, {_MORE_HINT}",
+            frame=pick_frame(purpose),
+        )
     if listed:
-        return Reply(text=charge_question(purpose))
+        return Reply(text=charge_question(purpose), frame=pick_frame(purpose))
     return call("get_transactions", count=CHARGE_COUNT)
 
 
@@ -241,7 +252,8 @@ def more_transactions(ctx: Context) -> Reply:
         return Reply(
             text=f"I can read up to {MAX_COUNT} recent transactions on a call, and that was "
             "all of them. For anything older, I can connect you with a person: would you "
-            "like that?"
+            "like that?",
+            frame=Frame(kind="offer_person"),
         )
     args["count"] = min(MAX_COUNT, count + CHARGE_COUNT)
     return Reply(tool="get_transactions", arguments=args)

@@ -3,14 +3,16 @@ tool calls and their outputs."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from livekit.agents import llm
 
+from handoffs.context import BRIEF_KEY, VERIFIED_KEY
+from shared_state import HandoffBrief
 from tools.outcomes import AnyOutcome, Verified, decode
 
-BRIEF_PREFIX = "Handoff brief:"
+from .offline_frames import Frame, frame_of
+
 # The call-id prefix of a read a desk made on taking over (agents/prefetch.py).
 PREFETCH_CALL_PREFIX = "prefetch_"
 
@@ -82,16 +84,19 @@ class Context:
             if i.type == "message" and i.role in ("system", "developer")
         ]
 
-    def brief(self) -> dict[str, str]:
-        for text in reversed(self.system_texts()):
-            if text.startswith(BRIEF_PREFIX):
-                fields: dict[str, str] = {}
-                for part in text[len(BRIEF_PREFIX) :].split(";"):
-                    if "=" in part:
-                        key, _, value = part.partition("=")
-                        fields[key.strip()] = _unquote(value.strip())
-                return fields
-        return {}
+    def brief(self) -> HandoffBrief:
+        """The typed handoff brief this desk was given (empty at the first desk)."""
+        for item in reversed(self.items):
+            if isinstance(item, llm.ChatMessage) and BRIEF_KEY in item.extra:
+                return HandoffBrief.from_typed(item.extra[BRIEF_KEY])
+        return HandoffBrief()
+
+    def frame(self) -> Frame | None:
+        """What the desk's last line asked the caller, if it asked anything."""
+        for item in reversed(self.items):
+            if item.type == "message" and item.role == "assistant":
+                return frame_of(item.extra)
+        return None
 
     def call_for(self, output: llm.FunctionCallOutput) -> llm.FunctionCall | None:
         for item in self.items:
@@ -137,38 +142,13 @@ class Context:
             if i.type == "message" and i.role == "user"
         ]
 
-    def assistant_and_tool_texts(self) -> list[str]:
-        texts: list[str] = []
-        for i in self.items:
-            if i.type == "message" and i.role == "assistant":
-                texts.append(i.text_content or "")
-            elif i.type == "function_call_output":
-                texts.append(said_of(i))
-        return texts
-
     def is_verified(self) -> bool:
-        """Whether the conversation shows a verified caller (for phrasing only: every
-        tool checks the session's principal in code)."""
-        if "verified as" in self.brief().get("facts", ""):
+        """Whether the context shows a verified caller (for phrasing only: every tool
+        checks the session's principal in code): the brief, a verification, an app sign-in."""
+        if self.brief().verified_as or any(isinstance(o, Verified) for o in self.outcomes()):
             return True
-        if any(isinstance(o, Verified) for o in self.outcomes()):
-            return True
-        for i in self.items:
-            if (
-                i.type == "message"
-                and i.role == "assistant"
-                and "signed in through the app" in (i.text_content or "")
-            ):
-                return True
-        return False
+        return any(i.type == "message" and VERIFIED_KEY in i.extra for i in self.items)
 
 
-def _unquote(value: str) -> str:
-    """A brief value quoted as untrusted model text (`"..."`), as plain text."""
-    if value.startswith('"'):
-        end = value.rfind('"')
-        try:
-            return str(json.loads(value[: end + 1]))
-        except ValueError:
-            return value.strip('"')
-    return value
+def is_brief(item: llm.ChatItem) -> bool:
+    return item.type == "message" and BRIEF_KEY in item.extra

@@ -8,21 +8,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tools.outcomes import AmbiguousCard, Refused
+from tools.outcomes import AmbiguousCard, CardView, Refused
 
 from .offline_context import Context, outcome_of
 from .offline_nlu import Ask, Understanding, corrected, understand
 from .offline_text import normalise
 
-# How the card tools name a card ("Visa debit card ending 4242"), and in listings its status
-# after a comma ("…, locked"); group 4 is empty where no status follows.
-CARD_MENTION = re.compile(
-    r"\b(Visa|Mastercard|Amex|Discover)\s+(debit|credit)\s+card\s+ending\s+(\d{4})"
-    r"(?:,\s+(active|locked|reported lost|reported stolen))?",
-    re.IGNORECASE,
-)
 _NETWORKS = {
     "visa": "visa",
     "mastercard": "mastercard",
@@ -148,15 +142,11 @@ _ACTIONABLE = {
 
 
 def cards_mentioned(ctx: Context) -> list[Card]:
-    """Cards read out in this desk's context (tool outputs and replies), newest first."""
+    """Cards the card tools read out in this desk's context, newest first."""
     seen: dict[str, Card] = {}
     for item in reversed(ctx.items):
-        if item.type == "message" and item.role == "assistant":
-            for network, kind, last_four, _ in CARD_MENTION.findall(item.text_content or ""):
-                seen.setdefault(last_four, Card(network.lower(), kind.lower(), last_four))
-        elif item.type == "function_call_output":
-            for card in _cards_in(outcome_of(item)):
-                seen.setdefault(card.last_four, card)
+        for card in _cards_in(outcome_of(item)):
+            seen.setdefault(card.last_four, card)
     return list(seen.values())
 
 
@@ -165,6 +155,10 @@ def _cards_in(outcome: object) -> list[Card]:
     for name in ("cards", "card"):
         value = getattr(outcome, name, None)
         views += value if isinstance(value, list) else [value] if value is not None else []
+    return cards_of_views(views)
+
+
+def cards_of_views(views: Iterable[CardView]) -> list[Card]:
     return [Card(v.network, v.kind, v.last_four) for v in views]
 
 
@@ -199,8 +193,3 @@ def choose_card(cards: list[Card], u: Understanding, text: str) -> str | None:
         if _LAST_ONE.search(text):
             return cards[-1].last_four
     return None
-
-
-def listed_in_order(text: str) -> list[Card]:
-    """Cards in the order one message lists them (for "the first one")."""
-    return [Card(n.lower(), k.lower(), d) for n, k, d, _ in CARD_MENTION.findall(text)]

@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 import re
 
-from .offline_cards import UNLOCK_OFFER
 from .offline_context import Context
+from .offline_frames import Frame
 from .offline_nlu import Ask, Understanding
 from .offline_reply import Reply
 
-CONFIRM_QUESTION = "Please say yes to confirm"
-CARD_WRITES = ("lock_card", "unlock_card", "report_card_lost_or_stolen")
 ABOUT_ME = (
     "I'm Northwind Bank's automated assistant, not a person. I can help with your balance, "
     "your recent transactions, or a card; if you'd rather speak to someone, just ask for a "
@@ -24,33 +22,19 @@ ABOUT_ME = (
 )
 # Off-script turns that leave a pending question standing (asked again, not dropped).
 OFF_SCRIPT = (Ask.UNKNOWN, Ask.GREETING, Ask.REPEAT, Ask.ABOUT, Ask.THANKS, Ask.MORE)
-_QUESTION = re.compile(r"[^.?!]*\?")
-_VERIFIED = re.compile(r"^Thank you(?:, \w+)?, you're verified\. ")
-
-
-def last_assistant(ctx: Context) -> str:
-    return ctx.last_of_role("assistant") or ""
 
 
 def reask_card_confirmation(ctx: Context) -> Reply | None:
     """The card read-back again (a fresh one: the yes must follow it directly)."""
-    if CONFIRM_QUESTION.lower() not in last_assistant(ctx).lower():
+    frame = ctx.frame()
+    if frame is None or frame.kind != "confirm_card" or frame.tool is None:
         return None
-    found = ctx.last_call(CARD_WRITES)
+    found = ctx.last_call((frame.tool,))
     if found is None:
         return None
     args = json.loads(found[0].arguments or "{}")
     args.pop("confirm", None)
     return Reply(tool=found[0].name, arguments=args)
-
-
-def pending_question(ctx: Context) -> str | None:
-    """The question the desk's last line ended on, if it ended on one."""
-    last = last_assistant(ctx).strip()
-    if not last.endswith("?"):
-        return None
-    questions = _QUESTION.findall(last)
-    return questions[-1].strip() if questions else None
 
 
 def is_off_script(u: Understanding) -> bool:
@@ -71,36 +55,35 @@ def off_script_prefix(u: Understanding, action: str = "") -> str:
 
 
 def recover(ctx: Context, u: Understanding) -> Reply | None:
-    """An off-script turn while a question is pending: ask it again."""
+    """An off-script turn while a question is pending: ask it again, with the same frame."""
     if not is_off_script(u):
         return None
     if (again := reask_card_confirmation(ctx)) is not None:
         return again
-    last = _VERIFIED.sub("", last_assistant(ctx).strip())
-    if _WHY.search(u.extras.get("text", "")) and _ASKED_CREDENTIALS.search(last):
-        return Reply(text=_WHY_VERIFY)
+    frame = ctx.frame()
+    why = bool(_WHY.search(u.extras.get("text", "")))
+    if why and frame is not None and frame.kind == "credentials":
+        return Reply(text=_WHY_VERIFY, frame=frame)
     if u.ask is Ask.REPEAT:
-        return Reply(text=f"Sure. {last}" if last else "How can I help you today?")
-    if "?" not in last or u.ask in (Ask.GREETING, Ask.MORE):
+        last = ctx.last_of_role("assistant") or ""
+        return Reply(text=f"Sure. {last}" if last else "How can I help you today?", frame=frame)
+    if frame is None or u.ask in (Ask.GREETING, Ask.MORE):
         return None
-    question = pending_question(ctx)
-    if UNLOCK_OFFER in last:
-        question = last  # the offer names its card in the listing before it
-    if _WHY.search(u.extras.get("text", "")):
-        why = _WHY_LOCKED if UNLOCK_OFFER in last else ""
-        return Reply(text=f"{why}{question or last}")
+    question = frame.question
+    if frame.kind == "offer_unlock" or not question:
+        # The offer names its card before the question; a request ("tell me the last four
+        # digits") ends on no question mark: the whole line, as said.
+        question = ctx.last_of_role("assistant") or question
+    if why:
+        locked = _WHY_LOCKED if frame.kind == "offer_unlock" else ""
+        return Reply(text=f"{locked}{question}", frame=frame)
     if u.ask is Ask.UNKNOWN:
-        if question is None or not _yes_no(question):
+        if not frame.yes_no:
             return None  # "which card?"-style questions have their own follow-ups
-        return Reply(text=f"Sorry, I didn't catch that. {question} Just say yes or no.")
-    return Reply(text=f"{off_script_prefix(u)}{question or last}")
-
-
-def _yes_no(question: str) -> bool:
-    return bool(
-        re.match(r"(?i)(?:would|do|shall|should|can|could|is|are|did)\b", question)
-        and not re.search(r"(?i)\bor\b", question)
-    )
+        return Reply(
+            text=f"Sorry, I didn't catch that. {question} Just say yes or no.", frame=frame
+        )
+    return Reply(text=f"{off_script_prefix(u)}{question}", frame=frame)
 
 
 _WHY = re.compile(
@@ -109,7 +92,6 @@ _WHY = re.compile(
     r"\bwhy (?:do|does|would|should) (?:you|it) need\b",
     re.I,
 )
-_ASKED_CREDENTIALS = re.compile(r"customer number|your PIN", re.I)
 _WHY_VERIFY = (
     "I need to check I'm speaking with the account holder before I share or change anything "
     "on an account; it's for your security. Please tell me your customer number and your PIN."
@@ -132,7 +114,8 @@ def forgot_pin(ctx: Context) -> Reply:
         return Reply(
             text="You're already verified on this call, so you don't need your PIN now. I "
             "can't reset a PIN on this line, but I can connect you with a person who can: "
-            "would you like that?"
+            "would you like that?",
+            frame=Frame(kind="offer_person"),
         )
     # No offer of a call back: it needs a verified caller, so accepting it would be refused.
     return Reply(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal, get_args
 
 from handoffs.graph import transfer_tool_name
+from shared_state import Need
 from tools.money import format_cents
-from tools.outcomes import AmbiguousCard, Balance
+from tools.outcomes import Balance
 
 from .intents import INTENTS, Intent, next_hop, owner_of
-from .offline_cards import UNLOCK_OFFER, offered_unlock
 from .offline_charges import (
     MAX_COUNT,
     NONE_OF_THEM,
@@ -24,24 +24,21 @@ from .offline_context import Context
 from .offline_dialog import (
     all_cards_requested,
     cards_mentioned,
-    cards_of,
+    cards_of_views,
     choose_card,
     collect_credentials,
-    listed_in_order,
     means_all_cards,
 )
+from .offline_frames import Frame
 from .offline_nlu import BALANCE, TRANSACTIONS, YES, Ask, Understanding, understand
 from .offline_recovery import ABOUT_ME, forgot_pin, recover
 from .offline_reply import Reply, call
 from .offline_text import normalise
 
-CONFIRM_QUESTION = "Please say yes to confirm"
-DISPUTE_OFFER = "open a dispute"
-_DISPUTE_QUESTION = f"me to {DISPUTE_OFFER}"  # the offer, not "I won't open a dispute"
 CARD_WRITES = ("lock_card", "unlock_card", "report_card_lost_or_stolen")
-WHICH_CHARGE = "Which charge"
 # "Yes, lock it", "yes thanks", "yes please dispute it": still a yes to the question asked.
 _YES_WITH_WORDS = (Ask.LOCK, Ask.UNLOCK, Ask.LOST, Ask.STOLEN, Ask.THANKS, Ask.DISPUTE)
+_ANSWERED_WITH_WORDS = ("confirm_card", "confirm_dispute", "offer_unlock", "offer_dispute")
 _NOT_ABOUT_A_CARD = (
     Ask.HUMAN, Ask.NO, Ask.GOODBYE, Ask.SOMETHING_ELSE, Ask.BALANCE, Ask.INJECTION,
     Ask.SUSPICIOUS, Ask.DISPUTE,
@@ -70,8 +67,12 @@ def answer_user(ctx: Context, text: str) -> Reply:
         return charge_reply
     if (listed_reply := _listed_charge_follow_up(ctx, u)) is not None:
         return listed_reply
+    frame = ctx.frame()
     if u.ask is Ask.YES or (
-        _asked_yes_no(ctx) and u.ask in _YES_WITH_WORDS and YES.search(normalise(text))
+        frame is not None
+        and frame.kind in _ANSWERED_WITH_WORDS
+        and u.ask in _YES_WITH_WORDS
+        and YES.search(normalise(text))
     ):
         return _on_yes(ctx)
     if (again := recover(ctx, u)) is not None:
@@ -91,18 +92,25 @@ def out_of_scope(ctx: Context, topic: str) -> Reply:
     """Not something this desk (or any desk on this line) does: say so, offer a person."""
     intent = INTENTS.get(topic)
     cannot = intent.answer if intent is not None and intent.answer else "I can't do that here"
+    offer = person_offer(ctx, "with that")
     return Reply(
         text=f"Sorry, {cannot}: I can help with your balance, your transactions and your "
-        f"cards. {person_offer(ctx, 'with that')}"
+        f"cards. {offer.text}",
+        frame=offer.frame,
     )
 
 
-def person_offer(ctx: Context, about: str) -> str:
+def person_offer(ctx: Context, about: str) -> Reply:
     """A person, offered only where accepting can work: a call back needs a verified caller
     (handoffs/escalation.py), so anyone else hears the number to call instead."""
     if ctx.has("transfer_to_human") and ctx.is_verified():
-        return f"I can connect you with a person who can help {about}: would you like that?"
-    return f"To speak with a person {about}, please call the number on the back of your card."
+        return Reply(
+            text=f"I can connect you with a person who can help {about}: would you like that?",
+            frame=Frame(kind="offer_person"),
+        )
+    return Reply(
+        text=f"To speak with a person {about}, please call the number on the back of your card."
+    )
 
 
 def explain_balance(ctx: Context) -> Reply:
@@ -169,7 +177,7 @@ def route(ctx: Context, u: Understanding) -> Reply:
     if ask is Ask.SUSPICIOUS:
         return _suspicious(ctx, u)
     if ask is Ask.CARD_HELP and _REPLACEMENT.search(normalise(text_of(u))):
-        return Reply(text=_REPLACEMENT_HELP)
+        return Reply(text=_REPLACEMENT_HELP, frame=Frame(kind="offer_person"))
     if ask is Ask.CARD_HELP:
         if ctx.has("list_cards"):
             return Reply(
@@ -183,7 +191,9 @@ def route(ctx: Context, u: Understanding) -> Reply:
         if ctx.has("get_transactions"):
             return charge_to_card_security(ctx, Ask.DISPUTE, u)
         if u.merchant is None and ctx.has("transfer_to_transactions"):
-            return call("transfer_to_transactions", reason="dispute a charge")
+            return call(
+                "transfer_to_transactions", reason="dispute a charge", caller_needs="dispute"
+            )
         return _transfer_towards(ctx, "card_security", "dispute a charge", merchant=u.merchant)
     if ask is Ask.MORE and ctx.has("get_transactions"):
         return more_transactions(ctx)
@@ -198,7 +208,11 @@ def route(ctx: Context, u: Understanding) -> Reply:
         )
     if ask is Ask.GOODBYE:
         if ctx.has("transfer_to_greeter"):
-            return call("transfer_to_greeter", reason="caller is finished with this desk")
+            return call(
+                "transfer_to_greeter",
+                reason="caller is finished with this desk",
+                caller_needs="nothing_more",
+            )
         if ctx.has("end_call"):  # the console demo: the goodbye follows the tool, then it ends
             return call("end_call")
         return Reply(text="Thank you for calling Northwind Bank. Goodbye, and take care!")
@@ -230,9 +244,18 @@ def route(ctx: Context, u: Understanding) -> Reply:
     if ask is Ask.GREETING:
         return Reply(
             text="Hi! I can help with your balance, your recent transactions, or a card. "
-            "Which would you like?"
+            "Which would you like?",
+            frame=Frame(kind="menu"),
         )
     return Reply(text=clarify(ctx))
+
+
+def desk_of(ask: Ask) -> str | None:
+    """The desk whose tools serve this ask (the intent table's tool, and the graph)."""
+    if ask is Ask.CARD_HELP:
+        return "card_security"
+    intent = INTENTS.get(ask.value)
+    return owner_of(intent.tool) if intent is not None and intent.tool else None
 
 
 def _serve(ctx: Context, u: Understanding, intent: Intent) -> Reply:
@@ -247,7 +270,12 @@ def _serve(ctx: Context, u: Understanding, intent: Intent) -> Reply:
         # card, not the one charge just read out ("my wallet was stolen").
         about_charge = intent.name not in ("lost", "stolen")
         return _transfer_towards(
-            ctx, desk, intent.examples[0], account=u.account, charge=about_charge
+            ctx,
+            desk,
+            intent.examples[0],
+            account=u.account,
+            charge=about_charge,
+            need=_NEED_OF_INTENT.get(intent.name, intent.name),
         )
     if intent.name == "balance_why":
         return explain_balance(ctx)
@@ -335,11 +363,13 @@ def _transfer_towards(
     account: str | None = None,
     *,
     charge: bool = True,  # False: about a card, not a charge just read ("wallet stolen")
+    need: str | None = None,  # the typed need the brief carries (shared_state.Need)
 ) -> Reply:
     tool = transfer_tool_name(desk)
     hop = next_hop(ctx, desk)
+    need = need if need in get_args(Need) else desk
     if hop == desk:
-        args: dict[str, Any] = {"reason": reason}
+        args: dict[str, Any] = {"reason": reason, "caller_needs": need}
         if desk == "balance" and account:
             args["account"] = account  # the desk reads that account on taking over
         if desk == "card_security" and merchant:
@@ -348,8 +378,11 @@ def _transfer_towards(
             args["transaction_ref"] = ref  # "dispute that" right after one charge was read
         return Reply(tool=tool, arguments=args)
     if hop is not None:  # the neighbour nearer to it re-triages (the greeter, on a tie)
-        return call(transfer_tool_name(hop), reason=f"caller needs: {reason}")
+        return call(transfer_tool_name(hop), reason=f"caller needs: {reason}", caller_needs=need)
     return Reply(text=clarify(ctx))
+
+
+_NEED_OF_INTENT = {"suspicious": "suspicious_charge", "balance_why": "balance"}
 
 
 def _verify(ctx: Context) -> Reply:
@@ -367,43 +400,51 @@ def _verify(ctx: Context) -> Reply:
     if found.customer_number and found.pin:
         return call("verify_identity", customer_number=found.customer_number, pin=found.pin)
     if found.customer_number:
-        return Reply(text="Thanks. And your PIN, please?")
+        return Reply(text="Thanks. And your PIN, please?", frame=_CREDENTIALS)
     if found.pin:
-        return Reply(text="Thanks. And your customer number, please?")
-    return Reply(text="Please tell me your customer number and your PIN.")
+        return Reply(text="Thanks. And your customer number, please?", frame=_CREDENTIALS)
+    return Reply(text="Please tell me your customer number and your PIN.", frame=_CREDENTIALS)
+
+
+_CREDENTIALS = Frame(kind="credentials")
 
 
 def _suspicious(ctx: Context, u: Understanding) -> Reply:
     if ctx.has("get_transactions"):
         return charge_to_card_security(ctx, Ask.SUSPICIOUS, u)
     if ctx.has("dispute_transaction"):
-        brief = ctx.brief()
-        if u.merchant or brief.get("suspect_transaction_ref"):
+        if u.merchant or ctx.brief().suspect_transaction:
             return dispute(ctx, u)
     elif ctx.has("transfer_to_card_security") and u.merchant:
         reason = "caller does not recognise a charge"
         return call("transfer_to_card_security", reason=reason, merchant=u.merchant)
     # Which charge? The transactions desk reads the recent ones and asks.
     if ctx.has("transfer_to_transactions"):
-        return call("transfer_to_transactions", reason="caller does not recognise a charge")
+        return call(
+            "transfer_to_transactions",
+            reason="caller does not recognise a charge",
+            caller_needs="suspicious_charge",
+        )
     return Reply(
-        text=f"I'm sorry to hear that. {WHICH_CHARGE} don't you recognise? Tell me the "
-        "merchant name."
+        text="I'm sorry to hear that. Which charge don't you recognise? Tell me the merchant name.",
+        frame=Frame(kind="which_charge"),
     )
 
 
 def dispute(ctx: Context, u: Understanding) -> Reply:
-    brief = ctx.brief()
-    ref = brief.get("suspect_transaction_ref")
-    if u.merchant and (not ref or u.merchant.lower() not in brief.get("merchant", "").lower()):
+    suspect = ctx.brief().suspect_transaction
+    if u.merchant and (not suspect or u.merchant.lower() not in suspect.merchant.lower()):
         return call("dispute_transaction", merchant=u.merchant)
-    if ref and ref.isdigit():
-        return call("dispute_transaction", transaction_ref=int(ref))
+    if suspect:
+        return call("dispute_transaction", transaction_ref=suspect.transaction_id)
     if merchant := suspect_merchant(ctx):
         return call("dispute_transaction", merchant=merchant)
     if ctx.has("transfer_to_transactions"):
-        return call("transfer_to_transactions", reason="dispute a charge")
-    return Reply(text=f"{WHICH_CHARGE} would you like to dispute? Tell me the merchant name.")
+        return call("transfer_to_transactions", reason="dispute a charge", caller_needs="dispute")
+    return Reply(
+        text="Which charge would you like to dispute? Tell me the merchant name.",
+        frame=Frame(kind="which_charge"),
+    )
 
 
 _CARD_TYPES = (
@@ -421,18 +462,17 @@ def card_type(u: Understanding) -> str | None:
 
 def _suspect_card(ctx: Context, u: Understanding) -> str | None:
     """'Lock it too' after disputing the charge this desk was handed: that charge's card."""
-    brief = ctx.brief()
-    card = brief.get("card_last_four", "")
-    if u.ask is Ask.LOCK and not u.card_hint and brief.get("suspect_transaction_ref"):
-        return card if card.isdigit() and len(card) == 4 else None
+    suspect = ctx.brief().suspect_transaction
+    if u.ask is Ask.LOCK and not u.card_hint and suspect:
+        return suspect.card_last_four
     return None
 
 
 def suspect_merchant(ctx: Context) -> str | None:
     """The merchant of the charge the caller is worried about: from the brief, or from
     their own words when no transaction could be matched yet."""
-    if merchant := ctx.brief().get("merchant"):
-        return merchant
+    if suspect := ctx.brief().suspect_transaction:
+        return suspect.merchant
     for text in reversed(ctx.user_messages()):
         u = understand(text)
         ask = u.then if u.ask is Ask.VERIFY else u.ask
@@ -464,41 +504,27 @@ def transactions_call(u: Understanding) -> Reply:
     )
 
 
-# -- follow-ups to the desk's own questions ------------------------------------------------
+# -- follow-ups to the desk's own questions (read from the typed frame, never the words) --
 
 
-def last_assistant(ctx: Context) -> str:
-    return ctx.last_of_role("assistant") or ""
-
-
-def asked_which_card(ctx: Context) -> bool:
-    return "last four digits" in last_assistant(ctx)
-
-
-def _asked_yes_no(ctx: Context) -> bool:
-    last = last_assistant(ctx)
-    return asked_card_confirmation(ctx) or _DISPUTE_QUESTION in last or UNLOCK_OFFER in last
-
-
-def asked_card_confirmation(ctx: Context) -> bool:
-    return CONFIRM_QUESTION.lower() in last_assistant(ctx).lower()
+def _asked(ctx: Context, *kinds: str) -> Frame | None:
+    frame = ctx.frame()
+    return frame if frame is not None and frame.kind in kinds else None
 
 
 def _card_follow_up(ctx: Context, u: Understanding, text: str) -> Reply | None:
     """'The visa', 'the one ending 7070', 'my credit card' after 'which card?' (or after a
     read-back, to switch cards)."""
-    which = asked_which_card(ctx)
-    if not (which or asked_card_confirmation(ctx)) or u.ask in _NOT_ABOUT_A_CARD:
+    frame = _asked(ctx, "which_card", "confirm_card")
+    if frame is None or u.ask in _NOT_ABOUT_A_CARD:
         return None
+    which = frame.kind == "which_card"
     found = ctx.last_call(CARD_WRITES)
     if found is None:
         return None
     previous, _ = found
     args = json.loads(previous.arguments or "{}")
-    listed = listed_in_order(last_assistant(ctx))
-    if not listed and which:  # "Sorry, which card do you mean?": the cards asked about before
-        asked = [o for o in ctx.outcomes() if isinstance(o, AmbiguousCard)]
-        listed = cards_of(asked[-1]) if asked else []
+    listed = cards_of_views(frame.cards) if which else []
     cards = listed + [c for c in cards_mentioned(ctx) if c not in listed]
     last_four = choose_card(cards, u, normalise(text))
     if last_four is None and re.search(r"\bother\b", text, re.IGNORECASE):
@@ -517,7 +543,8 @@ def _card_follow_up(ctx: Context, u: Understanding, text: str) -> Reply | None:
             both = ", or 'both'" if len(listed) == 2 else ", or 'all of them'" if listed else ""
             return Reply(
                 text="Sorry, which card do you mean? You can say its last four digits, "
-                f"or for example 'the debit card'{both}."
+                f"or for example 'the debit card'{both}.",
+                frame=Frame(kind="which_card", tool=previous.name, cards=frame.cards),
             )
         return None
     if not which and last_four == args.get("card_last_four") and YES.search(normalise(text)):
@@ -529,7 +556,7 @@ def _card_follow_up(ctx: Context, u: Understanding, text: str) -> Reply | None:
 
 def _charge_follow_up(ctx: Context, u: Understanding, text: str) -> Reply | None:
     """The merchant name after 'which charge?'."""
-    if WHICH_CHARGE not in last_assistant(ctx) or not ctx.has("dispute_transaction"):
+    if _asked(ctx, "which_charge") is None or not ctx.has("dispute_transaction"):
         return None
     if u.ask not in (Ask.UNKNOWN, Ask.DISPUTE, Ask.SUSPICIOUS, Ask.TRANSACTIONS):
         return None
@@ -543,11 +570,10 @@ def _bare_name(text: str) -> str | None:
     return name[:40] if 2 <= len(name) <= 40 else None
 
 
-ALSO_TRANSACTIONS = "Would you like your recent transactions too?"
-ALSO_BALANCE = "Would you like your balance too?"
+Other = Literal["balance", "transactions"]
 
 
-def also_offer(ctx: Context, tool: str, card_changed: bool = False) -> str:
+def also_offer(ctx: Context, tool: str, card_changed: bool = False) -> Other | None:
     """'My balance and my last transactions': one desk answers, then offers the other."""
     said = normalise(ctx.last_of_role("user") or "")
     if tool in CARD_WRITES and card_changed:
@@ -559,17 +585,25 @@ def also_offer(ctx: Context, tool: str, card_changed: bool = False) -> str:
             ),
             "",
         )
-        asked = normalise(asked)
+        # "my debit card" names a card, not the transactions listing.
+        asked = _CARD_KIND.sub(" ", normalise(asked))
         if BALANCE.search(asked):
-            return " " + ALSO_BALANCE
-        return " " + ALSO_TRANSACTIONS if TRANSACTIONS.search(asked) else ""
+            return "balance"
+        return "transactions" if TRANSACTIONS.search(asked) else None
     if not (BALANCE.search(said) and TRANSACTIONS.search(said)):
-        return ""
+        return None
     if tool == "get_balance" and ctx.has("transfer_to_transactions"):
-        return " " + ALSO_TRANSACTIONS
+        return "transactions"
     if tool == "get_transactions" and ctx.has("transfer_to_balance"):
-        return " " + ALSO_BALANCE
-    return ""
+        return "balance"
+    return None
+
+
+_CARD_KIND = re.compile(r"\b(?:debit|credit)\b", re.IGNORECASE)
+
+
+def then_words(other: Other) -> str:
+    return "recent transactions" if other == "transactions" else "balance"
 
 
 def _also_request(ctx: Context, ask: Ask) -> Understanding:
@@ -582,54 +616,56 @@ def _also_request(ctx: Context, ask: Ask) -> Understanding:
 
 
 def _on_yes(ctx: Context) -> Reply:
-    last = last_assistant(ctx).lower()
-    if ALSO_TRANSACTIONS.lower() in last:
-        return route(ctx, _also_request(ctx, Ask.TRANSACTIONS))
-    if ALSO_BALANCE.lower() in last:
-        return route(ctx, _also_request(ctx, Ask.BALANCE))
-    if CONFIRM_QUESTION.lower() in last:
+    frame = ctx.frame()
+    kind = frame.kind if frame is not None else None
+    if frame is not None and frame.kind == "offer_also":
+        return route(ctx, _also_request(ctx, Ask(frame.then or "transactions")))
+    if kind in ("confirm_card", "confirm_dispute"):
         found = ctx.last_call((*CARD_WRITES, "dispute_transaction"))
         if found is not None:
             previous, _ = found
             args = json.loads(previous.arguments or "{}")
             args["confirm"] = True
             return Reply(tool=previous.name, arguments=args)
-    if _DISPUTE_QUESTION in last and ctx.has("dispute_transaction"):
+    if kind == "offer_dispute" and ctx.has("dispute_transaction"):
         return dispute(ctx, Understanding(Ask.DISPUTE))
-    if (last_four := offered_unlock(ctx)) and ctx.has("unlock_card"):
-        return call("unlock_card", card_last_four=last_four)
-    if "connect you with a person" in last and ctx.has("transfer_to_human"):
+    if frame is not None and kind == "offer_unlock" and len(frame.cards) == 1:
+        if ctx.has("unlock_card"):
+            return call("unlock_card", card_last_four=frame.cards[0].last_four)
+    if kind == "offer_person" and ctx.has("transfer_to_human"):
         return call("transfer_to_human", reason="caller accepted the offer of a person")
-    if "balance, recent transactions, or" in last or "balance, your recent" in last:
+    if kind == "menu":
         return Reply(
             text="Sure. Which would you like: your balance, your recent transactions, "
-            "or help with a card?"
+            "or help with a card?",
+            frame=Frame(kind="menu"),
         )
     return Reply(text="Okay. What would you like me to do?")
 
 
 def _on_no(ctx: Context) -> Reply:
-    last = last_assistant(ctx).lower()
-    if CONFIRM_QUESTION.lower() in last and "open a dispute for" in last:
+    frame = ctx.frame()
+    kind = frame.kind if frame is not None else None
+    if kind in ("confirm_dispute", "offer_dispute"):
         return Reply(text=f"Okay, I won't open a dispute. {ANYTHING_ELSE}")
-    if CONFIRM_QUESTION.lower() in last or "last four digits" in last:
+    if frame is not None and kind in ("confirm_card", "which_card"):
         merchant = suspect_merchant(ctx)
         if (
-            "to confirm: lock" in last
+            kind == "confirm_card"
+            and frame.tool == "lock_card"
             and merchant
             and ctx.has("dispute_transaction")
             and not ctx.last_call(("dispute_transaction",))
         ):
             return Reply(
-                text=f"Okay, I haven't locked the card. Would you like me to {DISPUTE_OFFER} "
-                f"for the {merchant} charge instead?"
+                text="Okay, I haven't locked the card. Would you like me to open a dispute "
+                f"for the {merchant} charge instead?",
+                frame=Frame(kind="offer_dispute", merchant=merchant),
             )
         return Reply(text=f"Okay, I haven't changed anything on the card. {ANYTHING_ELSE}")
-    if UNLOCK_OFFER.lower() in last:
+    if kind == "offer_unlock":
         return Reply(text=f"Okay, I'll leave it locked. {ANYTHING_ELSE}")
-    if _DISPUTE_QUESTION in last:
-        return Reply(text=f"Okay, I won't open a dispute. {ANYTHING_ELSE}")
-    if "your pin" in last or "customer number" in last:
+    if kind == "credentials":
         return Reply(
             text="No problem. I can only share account details with the account holder, "
             f"once they're verified. {ANYTHING_ELSE}"

@@ -26,10 +26,13 @@ class ToolCall:
 Turn = str | ToolCall | list[ToolCall] | Exception | Callable[[llm.ChatContext], Any]
 
 
-def reply_delta(turn: str | ToolCall | list[ToolCall]) -> llm.ChoiceDelta:
-    """One assistant chunk: text, or one or more tool calls (shared with the offline model)."""
+def reply_delta(
+    turn: str | ToolCall | list[ToolCall], extra: dict[str, Any] | None = None
+) -> llm.ChoiceDelta:
+    """One assistant chunk: text, or one or more tool calls (shared with the offline model).
+    `extra` is kept by livekit on the assistant message it stores for the text."""
     if isinstance(turn, str):
-        return llm.ChoiceDelta(role="assistant", content=turn)
+        return llm.ChoiceDelta(role="assistant", content=turn, extra=extra)
     calls = turn if isinstance(turn, list) else [turn]
     return llm.ChoiceDelta(
         role="assistant",
@@ -105,12 +108,15 @@ class InstantStream(llm.LLMStream):
     """A stream that emits one whole turn at once (text or tool calls), or raises the
     turn's exception as a failing provider would: the models here add no latency."""
 
-    def __init__(self, llm_: llm.LLM[Any], *, turn: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, llm_: llm.LLM[Any], *, turn: Any, extra: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(llm_, **kwargs)
         self._turn = turn
+        self._extra = extra
 
     async def _run(self) -> None:
         if isinstance(self._turn, Exception):
             raise self._turn
-        delta = reply_delta(self._turn)
+        delta = reply_delta(self._turn, self._extra)
         self._event_ch.send_nowait(llm.ChatChunk(id=utils.shortuuid("instant_"), delta=delta))

@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from copy import deepcopy
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from tools.db import Database
 
 Channel = Literal["app", "sip", "console"]
+# What a desk passing the caller on says they need next (a transfer tool's typed argument);
+# "start_over" is the loop guard's: ask the caller afresh.
+Need = Literal[
+    "balance", "transactions", "card_security", "lock", "unlock", "lost", "stolen",
+    "list_cards", "suspicious_charge", "dispute", "nothing_more", "start_over",
+]  # fmt: skip
 
 
 class Assurance(StrEnum):
@@ -81,13 +87,19 @@ class SuspectTransaction:
 @dataclass
 class HandoffBrief:
     """What the next agent needs so it never re-asks: the intent, facts already verified
-    in code, the caller's open question. No balances, card numbers or PINs."""
+    in code, the caller's open question. No balances, card numbers or PINs.
+
+    The typed fields are what code and the offline model act on; `open_question` is the
+    previous model's own words, for a model to read, never to branch on."""
 
     intent: Intent | None = None
     from_agent: str | None = None
     verified_facts: list[str] = field(default_factory=list)
     open_question: str | None = None
     suspect_transaction: SuspectTransaction | None = None
+    verified_as: str | None = None  # the verified caller's first name, from the principal
+    continuing: bool = False  # verified on this very turn: go on to the request, don't ask
+    need: Need | None = None  # what the caller needs next, as the previous desk said (typed)
 
     def render(self) -> str:
         """A compact, machine- and model-readable form placed in the next agent's context."""
@@ -102,9 +114,28 @@ class HandoffBrief:
             )
         if self.verified_facts:
             parts.append("facts=" + " | ".join(self.verified_facts))
+        if self.continuing:
+            parts.append("continuing=just verified, go on to the request")
+        if self.need:
+            parts.append(f"caller_needs={self.need}")
         if self.open_question:
             parts.append(f"open_question={quote_untrusted(self.open_question)}")
         return "; ".join(parts)
+
+    @classmethod
+    def from_typed(cls, data: dict[str, Any]) -> HandoffBrief:
+        return _brief_from_dict(data)
+
+    def typed(self) -> dict[str, Any]:
+        """The brief as plain JSON data, kept on the brief's context message (`extra`)."""
+        return {
+            f.name: getattr(self, f.name).value
+            if isinstance(getattr(self, f.name), StrEnum)
+            else asdict(getattr(self, f.name))
+            if is_dataclass(getattr(self, f.name))
+            else getattr(self, f.name)
+            for f in fields(self)
+        }
 
 
 @dataclass
@@ -180,6 +211,7 @@ class SessionState:
     caller: CallerHints = field(default_factory=CallerHints)
     verification_attempts: int = 0
     pending_intent: Intent | None = None
+    pending_need: Need | None = None  # the typed need of the transfer verification held back
     brief: HandoffBrief | None = None
     handoff_history: list[HandoffRecord] = field(default_factory=list)
     current_agent: str | None = None
@@ -187,6 +219,9 @@ class SessionState:
     user_turns: int = 0
     pending_confirmation: PendingConfirmation | None = None
     loop_guard_trips: int = 0
+    # The user turn the caller was verified on: a transfer on that same turn continues to
+    # their request (HandoffBrief.continuing).
+    verified_on_turn: int | None = None
     # Handles, never checkpointed: the audit writer, how to reach a human on this channel,
     # a callback that tells the room which specialist is on the line, and how a handoff
     # builds the next desk (set by agents.new_session).
@@ -271,6 +306,7 @@ class SessionState:
             caller=CallerHints(**data.get("caller", {})),
             verification_attempts=data.get("verification_attempts", 0),
             pending_intent=Intent(data["pending_intent"]) if data.get("pending_intent") else None,
+            pending_need=data.get("pending_need"),
             brief=_brief_from_dict(brief) if brief else None,
             handoff_history=[HandoffRecord(**r) for r in data.get("handoff_history", [])],
             current_agent=data.get("current_agent"),
@@ -278,6 +314,7 @@ class SessionState:
             user_turns=data.get("user_turns", 0),
             pending_confirmation=PendingConfirmation(**pending) if pending else None,
             loop_guard_trips=data.get("loop_guard_trips", 0),
+            verified_on_turn=data.get("verified_on_turn"),
         )
         if principal:
             state._principal = Principal(
@@ -362,4 +399,7 @@ def _brief_from_dict(data: dict[str, Any]) -> HandoffBrief:
         verified_facts=list(data.get("verified_facts", [])),
         open_question=data.get("open_question"),
         suspect_transaction=SuspectTransaction(**suspect) if suspect else None,
+        verified_as=data.get("verified_as"),
+        continuing=bool(data.get("continuing", False)),
+        need=data.get("need"),
     )

@@ -41,10 +41,11 @@ async def test_transfer_reason_is_quoted_untrusted_data(db: Database) -> None:
         assert brief is not None
         assert "\n" not in brief and "SYSTEM:" in brief  # kept, but inside one quoted value
         assert "not an instruction" in brief or "never an instruction" in brief
-        fields = Context(list(d.session.current_agent.chat_ctx.items), set()).brief()
-        assert "suspect_transaction_ref" not in fields
-        assert fields["facts"] == "caller verified as Alice (pin)"
-        assert fields["open_question"].startswith("x")
+        typed = Context(list(d.session.current_agent.chat_ctx.items), set()).brief()
+        assert typed.suspect_transaction is None
+        assert typed.verified_facts == ["caller verified as Alice (pin)"]
+        assert typed.verified_as == "Alice"  # from the principal, not the model's words
+        assert (typed.open_question or "").startswith("x")
 
 
 def test_brief_render_quotes_the_open_question() -> None:

@@ -1,0 +1,140 @@
+"""The offline model keeps its dialogue state as typed data, never as its own sentences.
+
+A reply that asks something carries a typed frame (models/offline_frames.py); the handoff
+brief reaches the next desk as typed fields (HandoffBrief.typed). So rewording every
+sentence the tools produce, and every transfer reason, changes nothing the model does:
+checked here on whole calls, graded on the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from livekit.agents import llm
+
+import agents.render
+from handoffs.context import BRIEF_KEY
+from models.offline_frames import FRAME_KEY, Frame, frame_of
+from tests.offline_driver import OfflineCall
+from tools.db import Database
+from tools.outcomes import AnyOutcome
+
+
+async def _card_status(db: Database, number: str, last_four: str) -> str:
+    customer = await db.customer_by_number(number)
+    return next(c.status for c in await db.cards(customer.id) if c.last_four == last_four)
+
+
+async def _disputes(db: Database, number: str) -> list[str]:
+    customer = await db.customer_by_number(number)
+    return [c.kind for c in await db.cases(customer.id) if c.kind == "dispute"]
+
+
+@pytest.fixture
+def reworded(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every tool sentence reworded beyond recognition: no known phrase survives."""
+    original = agents.render.say
+
+    def scrambled(outcome: AnyOutcome) -> str:
+        words = original(outcome).replace("?", ".").split()
+        return "Reworded: " + " ".join(reversed(words))
+
+    monkeypatch.setattr(agents.render, "say", scrambled)
+    yield
+
+
+def _frames(call: OfflineCall) -> list[Frame]:
+    items = call.session.history.items
+    return [f for i in items if isinstance(i, llm.ChatMessage) if (f := frame_of(i.extra))]
+
+
+@pytest.mark.usefixtures("reworded")
+async def test_a_reworded_read_back_still_takes_the_callers_yes(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("lock my debit card")
+        assert "Reworded" in t.text and "Please say yes" not in t.text
+        assert await _card_status(db, "1001", "4242") == "active"  # nothing before the yes
+        await call.say("yes")
+    assert await _card_status(db, "1001", "4242") == "locked"
+
+
+@pytest.mark.usefixtures("reworded")
+async def test_a_reworded_which_card_question_still_takes_the_answer(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        await call.say("lock my card")  # two cards: which one?
+        assert _frames(call)[-1].kind == "which_card"
+        assert {c.last_four for c in _frames(call)[-1].cards} == {"4242", "5454"}
+        await call.say("the mastercard")
+        assert _frames(call)[-1].kind == "confirm_card"
+        await call.say("yes")
+    assert await _card_status(db, "1001", "5454") == "locked"
+    assert await _card_status(db, "1001", "4242") == "active"
+
+
+@pytest.mark.usefixtures("reworded")
+async def test_a_reworded_card_list_still_offers_the_unlock(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1003 2468")
+        await call.say("my card got declined at the store, is it blocked?")
+        offer = _frames(call)[-1]
+        assert offer.kind == "offer_unlock" and [c.last_four for c in offer.cards] == ["3737"]
+        await call.say("yes")
+        assert await _card_status(db, "1003", "3737") == "locked"  # the read-back first
+        await call.say("yes")
+    assert await _card_status(db, "1003", "3737") == "active"
+
+
+@pytest.mark.usefixtures("reworded")
+async def test_a_no_to_a_reworded_read_back_changes_nothing(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        await call.say("lock my debit card")
+        t = await call.say("no, cancel that")
+        assert "haven't changed anything" in t.text
+        t = await call.say("yes")  # a yes after the cancel answers no read-back
+    assert await _card_status(db, "1001", "4242") == "active"
+
+
+async def test_the_suspicious_charge_journey_with_every_reason_reworded(db: Database) -> None:
+    """The transfer reasons are the model's own words to the next desk: the desks act on
+    the brief's typed fields, so a scrambled reason changes nothing."""
+    async with OfflineCall(db) as call:
+        await call.say("customer 1002, PIN 5678")
+        t = await call.say("there's a charge from ZX Electronics I didn't make")
+        assert t.agent == "card_security" and "ZX Electronics Online" in t.text
+        brief = next(
+            i.extra[BRIEF_KEY]
+            for i in reversed(call.session.current_agent.chat_ctx.items)
+            if isinstance(i, llm.ChatMessage) and BRIEF_KEY in i.extra
+        )
+        assert brief["verified_as"] == "Ben" and brief["suspect_transaction"]["merchant"]
+        assert "5678" not in str(brief)
+        await call.say("yes")
+    # The read-back was for the lock; the card is the charge's own.
+    customer = await db.customer_by_number("1002")
+    assert any(c.status == "locked" for c in await db.cards(customer.id))
+
+
+async def test_continuing_after_verification_is_a_typed_fact(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("what's my balance")  # refused: verify first
+        t = await call.say("1001 1234")
+        assert t.agent == "balance" and "Thank you, Alice, you're verified" in t.text
+        brief = next(
+            i.extra[BRIEF_KEY]
+            for i in reversed(call.session.current_agent.chat_ctx.items)
+            if isinstance(i, llm.ChatMessage) and BRIEF_KEY in i.extra
+        )
+        assert brief["continuing"] is True and brief["need"] == "balance"
+        t = await call.say("and my savings?")
+        assert "verified" not in t.text  # said once, on the turn it happened
+
+
+def test_a_frame_is_data_on_the_message() -> None:
+    frame = Frame(kind="offer_dispute", merchant="Uber", question="Dispute it?")
+    message = llm.ChatMessage(role="assistant", content=["anything"], extra=frame.extra())
+    assert frame_of(message.extra) == frame
+    assert frame_of({FRAME_KEY: {"kind": "not a kind"}}) is None  # bad data: no frame
+    assert frame.yes_no and not Frame(kind="which_card").yes_no

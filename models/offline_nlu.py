@@ -1,7 +1,11 @@
 """Deterministic understanding of plain-English banking requests, for the offline model.
 
-Small, explicit regular expressions instead of an ML model: the offline model must run with
-no keys, no network and no downloads, and behave the same way every time."""
+What the caller wants comes from the intent table's classifier (models/intents.py): the
+table is the one place an intent is defined, by its examples. Regular expressions are kept
+only where a classifier must not guess: the slot grammars (credentials, digits, cards,
+dates, counts, amounts, merchants, self-corrections), yes and no, negation, and the security
+checks (prompt injection, someone else's account), which stay strict and sure. No keys, no
+network, no downloads, and the same answer every time."""
 
 from __future__ import annotations
 
@@ -90,20 +94,6 @@ THIRD_PARTY = _rx(
     r"\b(?:for|on|about) (?:my )?(?:wife|husband|partner|son|daughter|mom|mum|mother|dad|"
     r"father|friend|brother|sister)\b|\bsomeone else\b"
 )
-ACCOUNT_HELP = _rx(
-    r"\b(?:problem|issue|trouble|something(?:'s| is)? wrong|question|concern|help)\b.*"
-    r"\b(?:my )?(?:account|bank)\b"
-)
-HUMAN = _rx(
-    r"\b(?:human|real person|a person|actual person|someone real|live person|"
-    r"representative|rep|operator|advisor|adviser|"
-    r"(?:speak|talk|chat) (?:to|with) (?:someone|somebody|an? agent|an? (?:real|live) agent|"
-    r"your team|a colleague|staff|a manager|a supervisor)|live agent|real agent|"
-    r"customer (?:service|support)(?: agent)?|call me back|callback|call-back|"
-    r"(?:want|need|get me|give me|connect me (?:to|with)|transfer me to|put me through to)"
-    r"\s+(?:to\s+)?(?:an?\s+|the\s+|your\s+)?(?:agent|person|someone|somebody))\b"
-    r"|^\W*(?:an? )?(?:agent|operator|person|human)\W*(?:please)?\W*$"
-)
 _ROLE_PREFIX = (
     r"^\W*(?:system|assistant|developer|admin(?:istrator)?|root|operator|tool|function|"
     r"instructions?)\s*(?:message|prompt|note|override|update)?\s*[:>\]|-]"
@@ -145,129 +135,35 @@ _SWITCH = (
 INJECTION = _rx(
     "|".join((_ROLE_PREFIX, _ROLE_TAG, _IGNORE_RULES, _MODES, _CLAIMS, _EVERYONE, _SWITCH))
 )
-SUSPICIOUS = _rx(
-    r"\b(?:(?:don'?t|do not|does not|doesn'?t) recogni[sz]e|"
-    r"(?:didn'?t|did not|never) (?:make|made|authori[sz]e|buy|bought|take|took|order|ordered|"
-    r"use|used|sign up|approve|go to|spend|pay for)|"
-    r"not mine|isn'?t mine|wasn'?t me|was not me|not me|fraud(?:ulent)?|scam(?:med)?|"
-    r"suspicious|unauthori[sz]ed|never made|unknown charge|weird charge|strange "
-    r"charge|(?:looks?|seems?|(?:charge|one|transaction|payment|purchase) (?:is|was)) "
-    r"(?:weird|odd|strange|wrong|off|fishy|dodgy|suspicious)|"
-    r"(?:doesn'?t|does not|don'?t) look right|"
-    r"no idea what|don'?t know (?:about|what|this|that|where)|hacked|compromised|"
-    r"someone (?:used|is using|has used|charged)|cloned|skimmed)\b"
-)
-STOLEN = _rx(
-    r"\b(?:stolen|stole|theft|pickpocket(?:ed)?|robbed|mugged|(?:took|taken|grabbed|nicked) "
-    r"my (?:card|wallet|purse|bag))\b"
-)
-LOST = _rx(r"\b(?:lost|lose|missing|can'?t find|cannot find|misplaced)\b")
-UNLOCK = _rx(
-    r"\b(?:unlock|unfreeze|unblock|reactivate|re-activate|turn (?:it |my card )?back on)\b"
-)
-LOCK = _rx(
-    r"\b(?:lock|freeze|block|suspend|turn off|disable|stop|cancel|deactivate)\b.*"
-    r"\b(?:card|it)\b|"
-    r"\b(?:lock|freeze|block)\b"
-)
-DISPUTE = _rx(
-    r"\b(?:dispute|disputing|chargeback|charge back|refund(?:ed)?|money back|contest|"
-    r"charged (?:me )?twice|double[- ]charged|overcharged|charged the wrong amount)\b"
-)
 # "don't lock it, just dispute it": the lock is what the caller turns down, not the dispute.
 NEGATED_LOCK = _rx(
     r"\b(?:don'?t|do not|not|no|without|never|no need to)\s+(?:\w+\s+){0,2}?"
     r"(?:lock|freez|block|cancel)\w*"
 )
 NEGATED_DISPUTE = _rx(r"\b(?:don'?t|do not|not|no|without)\s+(?:\w+\s+){0,2}?disput\w*")
-_ONLY_DISPUTE = _rx(r"\b(?:just|only|instead|rather)\b.*\bdisput|\bdisput\w*.*\b(?:instead|only)\b")
-LIST_CARDS = _rx(
-    r"\b(?:my cards|which cards|what cards|card status|cards? (?:do i|i) have|"
-    r"status of my (?:[\w-]+ )?card|(?:is|are) (?:my|the) (?:[\w-]+ ){0,3}(?:locked|active|"
-    r"blocked|frozen|working|still good)|(?:is|are) (?:it|they|that|this) (?:locked|blocked|frozen|"
-    r"active|working|still good|suspended)|"
-    r"(?:card|it) (?:was |got |gets |keeps (?:getting |being )?|is being |has been )?(?:declined|"
-    r"rejected|refused)|(?:card|it) (?:is|isn'?t|is not|won'?t|doesn'?t|does not|didn'?t|stopped) "
-    r"(?:not )?work(?:ing)?|declined)\b"
+# A card action turned down is not asked for: it is left out before the classifier reads.
+_NEGATED_ACTION = _rx(
+    r"\b(?:don'?t|do not|not|without|never|no need to)\s+(?:\w+\s+){0,2}?"
+    r"(?:un)?(?:lock|freez|block|cancel|disput)\w*(?:\s+(?:it|that|them|this))?"
 )
-CARD_HELP = _rx(
-    r"\b(?:help|question|problem|issue|trouble|something|new|replacement|replace)\b.*"
-    r"\bcards?\b|\bcards?\b.*\b(?:damaged|broken|not working|declined|cracked)\b|"
-    r"^\W*(?:a |my |the )?cards?\W*$|\bcard security\b"
-)
-TRANSACTIONS = _rx(
-    r"\b(?:transactions?|transac?tions?|transacions?|transations?|transcations?|charges?|spent|spend|"
-    r"spending|purchases?|payments?|activity|statement|history|deposits?|paid|bought|"
-    r"debits?|pending|charged|withdrawals?|(?:did|have) i (?:pay|buy|spend|order)|"
-    r"pay (?:anything|anyone|something|any)|what did i (?:buy|pay)|money (?:is |has )?"
-    r"(?:missing|gone|disappeared)|missing money|less than (?:it should|expected|i expected)|"
-    r"where (?:did|has) (?:all )?my money)\b"
-)
-BALANCE = _rx(
-    r"\b(?:balances?|balences?|ballances?|blances?|"
-    r"how much (?:money |cash )?(?:do i have|i have|have i got|i'?ve got|is left|left|"
-    r"is there|is available|can i spend|have i left|do i have left)|"
-    r"how much (?:money |cash )?(?:is |'s )?(?:in|on) (?:my|the)|what'?s (?:left )?(?:in|on) my|"
-    r"what is (?:left )?(?:in|on) my|(?:any|enough) money|money do i have|available|"
-    r"credit limit|available credit|owe|owing|funds|money (?:in|on|left)|amount due|"
-    r"minimum payment|outstanding)\b"
-)
-BALANCE_WHY = _rx(
-    r"\bwhy\b.*(?:\bdiffer\w*|(?:\bnot|n't) match\w*)\b|"
-    r"\bwhy\b.*\b(?:available|balance)\b.*\b(?:lower|less|smaller|higher)\b|"
-    r"\bdifference between\b.*\b(?:available|current|balances?)\b|"
-    r"\bwhat(?:'s| is) the difference\W*$"
-)
-SOMETHING_ELSE = _rx(
-    r"\b(?:something else|another (?:thing|question)|other (?:thing|question)|"
-    r"different (?:thing|question)|go back|main menu|start over|front desk)\b"
-)
-THANKS = _rx(
-    r"^\W*(?:(?:ok(?:ay)?|great|perfect|lovely|brilliant|cool|awesome|super|good|nice)[\s,!.]*)?"
-    r"(?:thanks?(?: you)?(?: so much| very much| a lot)?|cheers|much appreciated|perfect|great|"
-    r"awesome|lovely|brilliant)\W*$"
-)
-GOODBYE = _rx(
-    r"\b(?:bye|goodbye|that'?s all|that is all|that'?s it|nothing else|no thanks|"
-    r"no thank you|all good|i'?m done|i am done|we'?re done|have a good|that'?s everything|"
-    r"that is everything|i'?m good|i'?m all set|all set|see (?:ya|you)|take care|cya|"
-    r"have a (?:nice|great|lovely) (?:day|one|evening|night)|that'?ll be all|"
-    r"that will be all|nothing more|i'?m (?:all )?sorted|hang up|end (?:the|this) call)\b"
-)
-_CARD_WORD = _rx(r"\b(?:cards?|amex|visa|master ?card|debit|credit)\b")
-_NOT_WORKING = _rx(
-    r"\b(?:isn'?t|is not|won'?t|doesn'?t|does not|didn'?t|not|stopped) work(?:ing)?\b|"
-    r"\b(?:declined|rejected|refused)\b"
-)
-MORE = _rx(
-    r"^\W*(?:(?:and|ok(?:ay)?|yes|yeah|sure|please|so|um|what about|how about|can you|could you)"
-    r"[\s,]+)*(?:(?:show|read|tell|give|get) (?:me )?|any |some )?(?:more|older|earlier|the rest|"
-    r"next|previous|keep going|go on|continue|before (?:that|those|then)|further back|"
-    r"go back further)\b(?:\s+(?:ones?|transactions?|charges?|please|than that|of them|"
-    r"ones? please))*\W*$"
-)
-REPEAT = _rx(
-    r"\b(?:repeat (?:that|it|this|yourself|the last|what you said)|say (?:that|it) again|"
-    r"come again|say again|(?:can|could) you repeat|i didn'?t (?:catch|hear|get) (?:that|it|you)|"
-    r"what did you (?:just )?say|pardon(?: me)?|sorry what|one more time)\b|^\W*(?:what|huh|"
-    r"sorry|pardon|repeat|again)\W*$"
-)
-ABOUT = _rx(
-    r"\b(?:are you (?:a |an )?(?:robot|bot|machine|computer|ai|real|human|person|automated|"
-    r"recording)|who (?:am i|are you|is this)(?: talking| speaking)?(?: to| with)?|"
-    r"what are you|is this (?:a )?(?:robot|bot|machine|real person|human|recording)|"
-    r"am i (?:talking|speaking) to (?:a )?(?:robot|bot|machine|human|person|real person))\b"
-)
-FORGOT_PIN = _rx(
-    r"\b(?:forg[oe]t(?:ten)?|don'?t (?:know|remember|have)|can'?t remember|cannot remember|"
-    r"lost|no idea (?:what|of)|never (?:got|had|set))\b.{0,20}\b(?:pin|passcode|pin code|"
-    r"customer number|password)\b|\breset (?:my )?(?:pin|password|passcode)\b"
-)
-GREETING = _rx(
-    r"^\s*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening))\b|\b(?:what can you do|"
-    r"how can you help|what do you do|what are my options|help me|i need (?:some )?help|"
-    r"can you help|menu|options)\b"
-)
+_NEGATION = _rx(r"\b(?:don'?t|do not|not|never|stop|leave)\b")
+_CLAUSE = _rx(r"[,.;!?]+|\b(?:and|then|also|but|plus)\b")
+
+
+class _Asks:
+    """`BALANCE.search(text)`: does any clause of the text ask for this intent? The
+    classifier's reading, behind the name the dialogue uses to spot a second request."""
+
+    def __init__(self, *intents: str) -> None:
+        self._intents = intents
+
+    def search(self, text: str) -> bool:
+        clauses = _CLAUSE.split(normalise(text))
+        return any(_intent_of(c)[0] in self._intents for c in clauses)
+
+
+LOCK, BALANCE = _Asks("lock"), _Asks("balance")
+TRANSACTIONS, LIST_CARDS = _Asks("transactions"), _Asks("list_cards")
 
 _CUSTOMER_NUMBER = _rx(
     r"\b(?:customer|client|member|account)\s*(?:number|no\.?|#|id)?(?:'s)?\s*"
@@ -332,103 +228,29 @@ _MERCHANT_BARE = _rx(
     r"(?:\b(?:me|any)\s+|^)([A-Za-z][A-Za-z0-9&'.-]{1,30})\s+(?:charges?|transactions?|"
     r"purchases?|payments?|rides?|orders?|subscriptions?|bills?)\b"
 )
-_NOT_BARE_MERCHANTS = {
-    "more", "older", "earlier", "previous", "other", "every", "today's", "yesterday's",
-    "todays", "yesterdays", "card", "account", "bank", "transfer", "transfers", "deposit",
-    "deposits", "incoming", "outgoing", "international", "foreign", "online", "cash",
-    "atm", "visa", "mastercard", "amex", "discover", "disputed", "declined", "refunded",
-    "failed", "past", "prior", "month's", "week's", "weekly", "monthly", "regular",
-    "recurring", "several", "few", "many", "those", "such", "what", "which", "how",
-    "show", "list", "see", "get", "give", "tell", "read", "check", "view", "find", "are",
-    "were", "there", "no", "dispute", "lock", "report", "why", "where", "when", "is",
-    "did", "do", "can", "could", "would", "will", "i", "i'd", "i'm", "we", "hi", "hello",
-    "and", "or", "but", "so", "ok", "okay", "yes", "just", "only", "also", "bill",
-    "recognize", "recognise", "recognized", "recognised", "utility", "unusual", "odd",
-}  # fmt: skip
-_NOT_MERCHANTS = {
-    "recent",
-    "last",
-    "latest",
-    "my",
-    "the",
-    "a",
-    "an",
-    "any",
-    "big",
-    "large",
-    "suspicious",
-    "pending",
-    "that",
-    "this",
-    "credit",
-    "card",
-    "debit",
-    "weird",
-    "strange",
-    "unknown",
-    "new",
-    "all",
-    "those",
-    "these",
-    "some",
-    "me",
-    "you",
-    "it",
-    "them",
-    "least",
-    "most",
-    "first",
-    "checking",
-    "savings",
-    "account",
-    "recent card",
-    "credit card",
-    "debit card",
-    "one",
-    "person",
-    "someone",
-    "agent",
-    "human",
-    "the front desk",
-    "greeter",
-    "something",
-    "odd",
-    "small",
-    "huge",
-    "online",
-    "other",
-    "second",
-    "third",
-    "fraudulent",
-    "fraud",
-    "unauthorized",
-    "unauthorised",
-    "unrecognised",
-    "unrecognized",
-    "dodgy",
-    "bad",
-    "wrong",
-    "random",
-    "duplicate",
-    "mystery",
-    "fake",
-    "bogus",
-    "fishy",
-    "expensive",
-    "biggest",
-    "largest",
-    "smallest",
-    "last one",
-    "bottom",
-    "top",
-    "most recent",
-    "month",
-    "week",
-    "year",
-    "weekend",
-    "today",
-    "yesterday",
-}
+# "show me older transactions", "any five charges": words that describe transactions rather
+# than name a merchant.
+_NOT_BARE_MERCHANTS = frozenset(
+    """
+    more older earlier previous other every today's yesterday's todays yesterdays card account
+    bank transfer transfers deposit deposits incoming outgoing international foreign online
+    cash atm visa mastercard amex discover disputed declined refunded failed past prior month's
+    week's weekly monthly regular recurring several few many those such what which how show
+    list see get give tell read check view find are were there no dispute lock report why
+    where when is did do can could would will i i'd i'm we hi hello and or but so ok okay yes
+    just only also bill recognize recognise recognized recognised utility unusual odd
+""".split()
+)
+_NOT_MERCHANTS = frozenset(
+    """
+    recent last latest my the a an any big large suspicious pending that this credit card
+    debit weird strange unknown new all those these some me you it them least most first
+    checking savings account one person someone agent human greeter something odd small huge
+    online other second third fraudulent fraud unauthorized unauthorised unrecognised
+    unrecognized dodgy bad wrong random duplicate mystery fake bogus fishy expensive biggest
+    largest smallest bottom top month week year weekend today yesterday
+""".split()
+) | {"recent card", "credit card", "debit card", "last one", "most recent", "the front desk"}
 _ACCOUNT_WORDS = (
     ("credit_card", _rx(r"\bcredit(?: card)?\b")),
     ("savings", _rx(r"\bsavings?\b")),
@@ -442,9 +264,22 @@ _FILLER = _rx(
     r"i mean|try|again|maybe|oops|how about|instead|"
     r"right|fine|thanks?|thank you|please|pin|code|passcode)\b|[^\w\s]"
 )
-_NEGATION = _rx(r"\b(?:don'?t|do not|not|never|stop|leave)\b")
 _CARD_ACTIONS = {Ask.LOCK, Ask.UNLOCK, Ask.LOST, Ask.STOLEN, Ask.DISPUTE}
 _FOLLOW_UP = _rx(r"^\W*(?:what about|how about|and|any|anything|only|just|show me)\b")
+# "my PIN is 1234", "customer [number]": what gives credentials asks for nothing.
+_CREDENTIALS = _rx(
+    r"\b(?:(?:customer|client|member|account)\s*(?:number|no\.?|#|id)?|pin(?: code| number)?|"
+    r"passcode|password|security code|number)(?:'s)?\s*(?:is|:|=)?\s*(?:\d[\d\s-]*|\[[^\]]*\])|"
+    r"\[(?:number|pin redacted)\]|(?<![\d$.])\d{4,12}(?!\d)"
+)
+_SMALL_TALK = {
+    None, Ask.GREETING, Ask.THANKS, Ask.ABOUT, Ask.REPEAT, Ask.SOMETHING_ELSE, Ask.FORGOT_PIN,
+    Ask.ACCOUNT_HELP,
+}  # fmt: skip
+_DATA_ASKS = {
+    Ask.HUMAN, Ask.SUSPICIOUS, Ask.STOLEN, Ask.LOST, Ask.UNLOCK, Ask.LIST_CARDS, Ask.LOCK,
+    Ask.DISPUTE, Ask.BALANCE, Ask.TRANSACTIONS, Ask.CARD_HELP,
+}  # fmt: skip
 
 
 def understand(text: str) -> Understanding:
@@ -453,8 +288,7 @@ def understand(text: str) -> Understanding:
     u = Understanding(Ask.UNKNOWN)
     u.extras["text"] = t
     _slots(t, u)
-    u.ask = _classify(t, u)
-    _weigh_with_table(t, u)
+    u.ask = _decide(t, u)
     _self_correction(t, u)
     return u
 
@@ -484,65 +318,63 @@ def _self_correction(t: str, u: Understanding) -> None:
         u.account = tail.account
 
 
-# The grammar above is sure of identity, yes/no, injections and card actions; for open
-# requests the intent table's classifier decides what it is not (out of scope) and fills in
-# what the grammar missed.
-_OVERRIDABLE = {Ask.UNKNOWN, Ask.BALANCE, Ask.TRANSACTIONS, Ask.GREETING}
-_ASK_OF = {
-    "balance": Ask.BALANCE, "transactions": Ask.TRANSACTIONS, "lock": Ask.LOCK,
-    "unlock": Ask.UNLOCK, "lost": Ask.LOST, "stolen": Ask.STOLEN, "suspicious": Ask.SUSPICIOUS,
-    "dispute": Ask.DISPUTE, "list_cards": Ask.LIST_CARDS, "human": Ask.HUMAN,
-    "goodbye": Ask.GOODBYE, "balance_why": Ask.BALANCE_WHY,
-}  # fmt: skip
-_SURE_OUT_OF_SCOPE = 0.9
-# "my PIN is 1234" (or its redacted form in carried turns) gives a PIN, it asks about none.
-_GIVES_CREDENTIALS = _rx(r"\b(?:pin|passcode|number)(?:'s|\s+is|:)|\[(?:number|pin redacted)\]")
-
-
-def _weigh_with_table(t: str, u: Understanding) -> None:
-    if u.ask not in _OVERRIDABLE or u.pin or u.customer_number or _GIVES_CREDENTIALS.search(t):
-        return
-    guess = classify(t)
+def _intent_of(text: str) -> tuple[str | None, Ask | None]:
+    """The table's intent for these words, when the classifier is sure of one."""
+    guess = classify(text)
     intent = INTENTS.get(guess.intent)
-    sure_out = guess.sure and guess.confidence >= _SURE_OUT_OF_SCOPE
-    if intent is not None and intent.answer and sure_out:
-        u.ask = Ask.OUT_OF_SCOPE
-        u.extras["topic"] = intent.name
-    elif u.ask is Ask.UNKNOWN and guess.sure and len(t.split()) >= 4:
-        u.ask = _ASK_OF.get(guess.intent, Ask.UNKNOWN)
+    if intent is None or not guess.sure:
+        return None, None
+    if intent.answer:
+        return intent.name, Ask.OUT_OF_SCOPE
+    return intent.name, Ask(intent.name) if intent.name in Ask._value2member_map_ else None
 
 
-def _classify(t: str, u: Understanding) -> Ask:
+def _intent(t: str, u: Understanding) -> Ask | None:
+    """What the caller wants, read by the classifier, leaving out credentials and the card
+    actions the caller turned down ("don't lock it, just dispute it")."""
+    text = _NEGATED_ACTION.sub(" ", t)
+    if (m := YES.search(text)) is not None:
+        text = text[m.end() :]  # "yes, dispute it": the yes is grammar, the rest a request
+    if (bare := _CREDENTIALS.sub(" ", text)) != text and not _FILLER.sub(" ", bare).strip():
+        return None  # only credentials ("my PIN is 1234", "sorry, try 2222")
+    text = bare
+    tail = corrected(text)  # "balance, no wait, transactions"; "lock it... no wait, don't"
+    if NO.search(tail) or _intent_of(tail)[0]:
+        text = tail  # what the caller corrected to replaces what came before
+    name, main = _intent_of(text)
+    clauses = [_intent_of(c) for c in _CLAUSE.split(text)]
+    if main is Ask.FORGOT_PIN or any(a is Ask.FORGOT_PIN for _, a in clauses):
+        u.extras["forgot_pin"] = "yes"
+    # A request in any clause comes before small talk around it, the most urgent first ("my
+    # card was stolen, and my balance?"); the dialogue takes up the others after it.
+    asks = [(n, a) for n, a in ((name, main), *clauses) if n and a not in _SMALL_TALK]
+    if asks:
+        name, main = max(asks, key=lambda ask: INTENTS[ask[0] or ""].urgency)
+    if main is Ask.OUT_OF_SCOPE and name:
+        u.extras["topic"] = name
+    if main is Ask.MORE and (u.merchant or u.days_back or u.count):
+        return Ask.TRANSACTIONS  # "more uber charges"
+    if main in _SMALL_TALK and (
+        u.count or u.days_back or u.min_amount is not None or (u.merchant and _FOLLOW_UP.search(t))
+    ):
+        return Ask.TRANSACTIONS  # "the last 5", "over 100?", "what about at Amazon"
+    return main
+
+
+def _decide(t: str, u: Understanding) -> Ask:
     if INJECTION.search(t):
         u.then = _intent(t, u)
         return Ask.INJECTION
     if THIRD_PARTY.search(t):
         return Ask.THIRD_PARTY
     main = _intent(t, u)
-    if FORGOT_PIN.search(t):
-        u.extras["forgot_pin"] = "yes"
-        if main is None:
-            return Ask.FORGOT_PIN
-    if main is None and ABOUT.search(t):
-        return Ask.ABOUT
-    if main is None and REPEAT.search(t):
-        return Ask.REPEAT
-    if (
-        MORE.search(t)
-        and main in (None, Ask.TRANSACTIONS)
-        and not (u.merchant or u.days_back or u.count)
-    ):
-        return Ask.MORE
-    if u.pin:
-        u.then = main
-        return Ask.VERIFY
-    if u.customer_number and main not in _DATA_ASKS:
+    if u.pin or (u.customer_number and main not in _DATA_ASKS):
         u.then = main
         return Ask.VERIFY
     if u.numbers and not _FILLER.sub(" ", _NUMBERS.sub(" ", t)).strip():
         u.bare_numbers = True
         return Ask.VERIFY
-    if YES.search(t) and main is None and not THANKS.search(t):
+    if YES.search(t) and main is None:
         return Ask.YES
     if (
         NO.search(t)
@@ -554,15 +386,7 @@ def _classify(t: str, u: Understanding) -> Ask:
         )
     ):
         return Ask.NO
-    if main is not None:
-        return main
-    if ACCOUNT_HELP.search(t):
-        return Ask.ACCOUNT_HELP
-    if GREETING.search(t):
-        return Ask.GREETING
-    if THANKS.search(t):
-        return Ask.THANKS
-    return Ask.UNKNOWN
+    return main or Ask.UNKNOWN
 
 
 def _card_choice(t: str, u: Understanding) -> bool:
@@ -576,62 +400,6 @@ def _card_choice(t: str, u: Understanding) -> bool:
 def _wants_dispute(main: Ask | None, t: str) -> bool:
     """'No, don't lock it, just dispute it': a no to the lock, a yes to the dispute."""
     return main is Ask.DISPUTE and not NEGATED_DISPUTE.search(t)
-
-
-_DATA_ASKS = {
-    Ask.HUMAN, Ask.SUSPICIOUS, Ask.STOLEN, Ask.LOST, Ask.UNLOCK, Ask.LIST_CARDS, Ask.LOCK,
-    Ask.DISPUTE, Ask.BALANCE, Ask.TRANSACTIONS, Ask.CARD_HELP,
-}  # fmt: skip
-
-
-def _intent(t: str, u: Understanding) -> Ask | None:
-    """What the caller wants, ignoring credentials, yes/no and greetings."""
-    if HUMAN.search(t):
-        return Ask.HUMAN
-    if (
-        DISPUTE.search(t)
-        and not NEGATED_DISPUTE.search(t)
-        and (NEGATED_LOCK.search(t) or _ONLY_DISPUTE.search(t) or not LOCK.search(t))
-        and not (STOLEN.search(t) or UNLOCK.search(t))
-    ):
-        return Ask.DISPUTE  # "just dispute it", "the Uber ride wasn't me, dispute it"
-    if SUSPICIOUS.search(t):
-        return Ask.SUSPICIOUS
-    if STOLEN.search(t):
-        return Ask.STOLEN
-    if LOST.search(t) and re.search(
-        r"\b(?:card|wallet|purse|bag|visa|master ?card|amex|american express|discover)\b",
-        t,
-        re.IGNORECASE,
-    ):
-        return Ask.LOST
-    if UNLOCK.search(t):
-        return Ask.UNLOCK
-    if LOCK.search(t) and re.search(r"\bcards?\b|\bit\b", t, re.IGNORECASE):
-        return Ask.LOCK  # before the status words: "freeze both my cards"
-    if LIST_CARDS.search(t) or (_NOT_WORKING.search(t) and _CARD_WORD.search(t)):
-        return Ask.LIST_CARDS
-    if DISPUTE.search(t):
-        return Ask.DISPUTE
-    if BALANCE_WHY.search(t):
-        return Ask.BALANCE_WHY
-    if BALANCE.search(t) and not re.search(r"\btransactions?\b", t, re.IGNORECASE):
-        return Ask.BALANCE
-    if TRANSACTIONS.search(t):
-        return Ask.TRANSACTIONS
-    if CARD_HELP.search(t):
-        return Ask.CARD_HELP
-    if SOMETHING_ELSE.search(t):
-        return Ask.SOMETHING_ELSE
-    if GOODBYE.search(t):
-        return Ask.GOODBYE
-    if LOCK.search(t):
-        return Ask.LOCK
-    if u.count or u.days_back or u.min_amount is not None:
-        return Ask.TRANSACTIONS
-    if u.merchant and _FOLLOW_UP.search(t):
-        return Ask.TRANSACTIONS
-    return None
 
 
 def _clamped(word: str, low: int, high: int, times: int = 1) -> int | None:
@@ -696,12 +464,12 @@ def _slots(t: str, u: Understanding) -> None:
 
 
 _ARTICLES = {"a", "an", "the", "my", "this", "that", "some", "any", "your", "our"}
-_VERBS = {
-    "dispute", "check", "see", "report", "lock", "know", "make", "find", "look", "query",
-    "question", "ask", "cancel", "stop", "block", "freeze", "review", "understand",
-    "hear", "listen", "get", "view", "read", "have", "go", "show", "pull", "give", "tell",
-    "list",
-}  # fmt: skip
+_VERBS = frozenset(
+    """
+    dispute check see report lock know make find look query question ask cancel stop block
+    freeze review understand hear listen get view read have go show pull give tell list
+""".split()
+)
 
 
 _SOME = _rx(r"^(?:some|an?|the|one of those|one of the)\s+(?=\w+\s+(?:place|store|shop)\b)")

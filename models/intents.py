@@ -59,30 +59,15 @@ THRESHOLD = 0.4  # below this posterior the desk asks one short question
 
 _WORD = re.compile(r"[a-z0-9']+")
 _APOSTROPHE = re.compile(r"\b(don|isn|didn|wasn|can|won|doesn|haven|aren|wouldn|couldn)(t)\b")
-# Words every intent shares carry no evidence, only noise, for so few examples.
-_STOP = frozenset(
-    """
-    i i'm i'd i've me my a an the to is it it's you your please of and what what's whats can
-    could would do does did want like need just so um uh ok okay yes no one be for about this
-    that both all them everything now with in at from on by don't actually again tell which
-    read know
-""".split()
-)
-# Slot words name a thing, not a request ("the savings", "the credit card"): they weigh in
-# the scores, but are no evidence of an intent on their own.
-_SLOT_WORDS = frozenset(
-    """
-    savings saving checking credit debit visa mastercard amex discover account bank card
-    customer number
-""".split()
-)
-# Names and picks are the slots' alone ("the uber one", "the second one", "the 389 dollar
-# one"): the classifier never reads them.
-_NAMES = frozenset(
-    """
-    amazon uber netflix spotify costco other first second third big dollar dollars bucks
-""".split()
-)
+
+
+def _vocabulary(path: Path) -> dict[str, frozenset[str]]:
+    rows = tomllib.loads(path.read_text(encoding="utf-8"))
+    return {key: frozenset(w.replace("_", " ") for w in v.split()) for key, v in rows.items()}
+
+
+WORDS = _vocabulary(Path(__file__).with_name("vocabulary.toml"))
+_STOP, _SLOT_WORDS, _NAMES = WORDS["stop"], WORDS["slot"], WORDS["names"]
 
 
 def _stem(word: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-from .intents import INTENTS, classify
+from .intents import INTENTS, WORDS, classify
 from .offline_text import NUMBER_WORDS, normalise, spoken_number
 
 
@@ -140,7 +140,6 @@ NEGATED_LOCK = _rx(
     r"\b(?:don'?t|do not|not|no|without|never|no need to)\s+(?:\w+\s+){0,2}?"
     r"(?:lock|freez|block|cancel)\w*"
 )
-NEGATED_DISPUTE = _rx(r"\b(?:don'?t|do not|not|no|without)\s+(?:\w+\s+){0,2}?disput\w*")
 # A card action turned down is not asked for: it is left out before the classifier reads.
 _NEGATED_ACTION = _rx(
     r"\b(?:don'?t|do not|not|without|never|no need to)\s+(?:\w+\s+){0,2}?"
@@ -183,15 +182,9 @@ _LAST_FOUR = _rx(
 _N = r"(\d{1,3}|" + NUMBER_WORDS + r")"
 _TXN_NOUN = r"(?:transactions?|charges?|purchases?|payments?|items?|debits?|entries)"
 _COUNT = _rx(
-    r"\b(?:last|latest|recent|past|previous|most recent|top)\s+"
-    + _N
-    + r"(?=\s+"
-    + _TXN_NOUN
-    + r"|\s*[?.!]?\s*$|\s+(?:please|on|at|from|over|for)\b)"
-    + r"|\b"
-    + _N
-    + r"\s+(?:most\s+)?(?:recent\s+|latest\s+|last\s+)?"
-    + _TXN_NOUN
+    rf"\b(?:last|latest|recent|past|previous|most recent|top)\s+{_N}(?=\s+{_TXN_NOUN}|\s*[?.!]?"
+    rf"\s*$|\s+(?:please|on|at|from|over|for)\b)|\b{_N}\s+(?:most\s+)?(?:recent\s+|latest\s+|"
+    rf"last\s+)?{_TXN_NOUN}"
 )
 _SINGLE = _rx(r"\b(?:last|latest|most recent)\s+(?:transaction|charge|purchase|payment)\b")
 _DAYS = _rx(r"\b(?:last|past|previous)\s+" + _N + r"\s+days?\b")
@@ -228,29 +221,6 @@ _MERCHANT_BARE = _rx(
     r"(?:\b(?:me|any)\s+|^)([A-Za-z][A-Za-z0-9&'.-]{1,30})\s+(?:charges?|transactions?|"
     r"purchases?|payments?|rides?|orders?|subscriptions?|bills?)\b"
 )
-# "show me older transactions", "any five charges": words that describe transactions rather
-# than name a merchant.
-_NOT_BARE_MERCHANTS = frozenset(
-    """
-    more older earlier previous other every today's yesterday's todays yesterdays card account
-    bank transfer transfers deposit deposits incoming outgoing international foreign online
-    cash atm visa mastercard amex discover disputed declined refunded failed past prior month's
-    week's weekly monthly regular recurring several few many those such what which how show
-    list see get give tell read check view find are were there no dispute lock report why
-    where when is did do can could would will i i'd i'm we hi hello and or but so ok okay yes
-    just only also bill recognize recognise recognized recognised utility unusual odd
-""".split()
-)
-_NOT_MERCHANTS = frozenset(
-    """
-    recent last latest my the a an any big large suspicious pending that this credit card
-    debit weird strange unknown new all those these some me you it them least most first
-    checking savings account one person someone agent human greeter something odd small huge
-    online other second third fraudulent fraud unauthorized unauthorised unrecognised
-    unrecognized dodgy bad wrong random duplicate mystery fake bogus fishy expensive biggest
-    largest smallest bottom top month week year weekend today yesterday
-""".split()
-) | {"recent card", "credit card", "debit card", "last one", "most recent", "the front desk"}
 _ACCOUNT_WORDS = (
     ("credit_card", _rx(r"\bcredit(?: card)?\b")),
     ("savings", _rx(r"\bsavings?\b")),
@@ -381,7 +351,7 @@ def _decide(t: str, u: Understanding) -> Ask:
         and not (main is None and _card_choice(t, u))
         and (
             main in (None, Ask.GOODBYE)
-            or (main in _CARD_ACTIONS and _NEGATION.search(t) and not _wants_dispute(main, t))
+            or (main in _CARD_ACTIONS - {Ask.DISPUTE} and _NEGATION.search(t))
             or (len(t.split()) <= 3 and not re.search(r"\bcards?\b", t, re.IGNORECASE))
         )
     ):
@@ -395,11 +365,6 @@ def _card_choice(t: str, u: Understanding) -> bool:
         (u.card_hint or u.card_last_four)
         and re.search(r"\b(?:cards?|one|ending)\b|\b\d{4}\b", t, re.IGNORECASE)
     )
-
-
-def _wants_dispute(main: Ask | None, t: str) -> bool:
-    """'No, don't lock it, just dispute it': a no to the lock, a yes to the dispute."""
-    return main is Ask.DISPUTE and not NEGATED_DISPUTE.search(t)
 
 
 def _clamped(word: str, low: int, high: int, times: int = 1) -> int | None:
@@ -463,15 +428,6 @@ def _slots(t: str, u: Understanding) -> None:
     u.merchant = _merchant(t)
 
 
-_ARTICLES = {"a", "an", "the", "my", "this", "that", "some", "any", "your", "our"}
-_VERBS = frozenset(
-    """
-    dispute check see report lock know make find look query question ask cancel stop block
-    freeze review understand hear listen get view read have go show pull give tell list
-""".split()
-)
-
-
 _SOME = _rx(r"^(?:some|an?|the|one of those|one of the)\s+(?=\w+\s+(?:place|store|shop)\b)")
 _LEADING_RECENCY = _rx(r"^(?:(?:last|latest|recent|most recent|newest)\s+)+")
 # "did I spend anything on uber": one word after "on", never an account, card or time.
@@ -483,11 +439,8 @@ _MERCHANT_ON = _rx(
 )
 
 
-# "the electronics store", "some coffee place": the kind of place is not in the merchant's
-# name ("ZX Electronics Online", "Blue Bottle Coffee"); the words that are, are matched.
-_PLACE_WORDS = frozenset(
-    "store shop place restaurant company website site app outlet chain business".split()
-)
+_NOT_MERCHANTS = WORDS["not_merchants"] | WORDS["not_merchant_phrases"]
+_ARTICLES, _VERBS, _PLACE_WORDS = WORDS["articles"], WORDS["verbs"], WORDS["place_words"]
 
 
 def _distinctive(candidate: str) -> str:
@@ -514,7 +467,7 @@ def _merchant(t: str) -> str | None:
         if (
             word
             and word not in _NOT_MERCHANTS
-            and word not in _NOT_BARE_MERCHANTS
+            and word not in WORDS["not_bare_merchants"]
             and spoken_number(word) is None
             and word not in _ARTICLES
             and word not in _VERBS

@@ -9,6 +9,7 @@ canned script: every answer comes from the database through the tools."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from livekit.agents import llm
@@ -48,7 +49,15 @@ from .offline_dialog import (
     request_with_credentials,
 )
 from .offline_frames import Frame, frame_for_outcome, last_question
-from .offline_nlu import LOCK, NEGATED_LOCK, Ask, Understanding, understand
+from .offline_nlu import (
+    DISPUTE,
+    LOCK,
+    NEGATED_DISPUTE,
+    NEGATED_LOCK,
+    Ask,
+    Understanding,
+    understand,
+)
 from .offline_recovery import forgot_pin, is_off_script, off_script_prefix
 from .offline_reply import Reply, call
 from .offline_turns import (
@@ -153,6 +162,8 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
         if retry is not None:
             return retry
         spoken = _spoken_error(ctx, name, outcome, text)
+        if name == "dispute_transaction" and (done := _done_this_turn(ctx, output, then=" ")):
+            return Reply(text=done + (spoken.text or ""), frame=spoken.frame)  # the lock first
         if previous is not None and previous.name in CARD_WRITES:
             prefix = which_card_prefix(ctx, outcome, _card_request(ctx))
             return Reply(text=prefix + (spoken.text or ""), frame=spoken.frame)
@@ -183,7 +194,11 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
     if previous is not None and previous.name in CARD_WRITES:
         if changed and (following := _next_card(ctx, previous)) is not None:
             return following
+        if changed and name == "lock_card" and (queued := _queued_dispute(ctx)) is not None:
+            return queued
         text = _done_this_turn(ctx, output) + text
+    if name == "dispute_transaction":
+        text = _done_this_turn(ctx, output, then=" And the dispute: ") + text
     prefix = _opening_prefix(ctx)
     if name == "get_transactions":
         text = after_more(ctx, output) or text
@@ -195,15 +210,19 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
         isinstance(outcome, NeedsConfirmation)
         and asked_before is not None
         and asked_before.kind == "confirm_card"
-        and is_off_script(said := understand(ctx.last_of_role("user") or ""))
+        and is_off_script(said := understand(ctx.last_of_role("user") or ""), asked_before)
     ):
         prefix += off_script_prefix(said, name)
     if name == "list_cards":
         text, frame = after_card_list(ctx, outcome, text)
-    if name == "dispute_transaction" and asked_before and asked_before.tool == "lock_card":
-        prefix += (
-            "Okay, I haven't locked your card. " if asked_before.kind == "confirm_card" else ""
-        )
+    declined_lock = (
+        asked_before is not None
+        and asked_before.kind == "confirm_card"
+        and asked_before.tool == "lock_card"
+        and not _done_this_turn(ctx, output)
+    )
+    if name == "dispute_transaction" and declined_lock:
+        prefix += "Okay, I haven't locked your card. "  # "no, don't lock it, just dispute it"
     if name == "lock_card" and changed and ctx.has("dispute_transaction"):
         merchant = suspect_merchant(ctx)
         if merchant and not ctx.last_call(("dispute_transaction",)):
@@ -292,7 +311,9 @@ def _next_card(ctx: Context, previous: llm.FunctionCall) -> Reply | None:
     return None
 
 
-def _done_this_turn(ctx: Context, output: llm.FunctionCallOutput) -> str:
+def _done_this_turn(
+    ctx: Context, output: llm.FunctionCallOutput, then: str = " Now the next card. "
+) -> str:
     """A card action completed earlier in this same turn, said before the next read-back."""
     done = ""
     for item in ctx.items:
@@ -301,7 +322,7 @@ def _done_this_turn(ctx: Context, output: llm.FunctionCallOutput) -> str:
         elif item is output:
             break
         elif item.type == "function_call_output" and isinstance(outcome_of(item), CardChanged):
-            done = said_of(item) + " Now the next card. "
+            done = said_of(item) + then
     return done
 
 
@@ -315,6 +336,20 @@ def _queued_lock(ctx: Context) -> Reply | None:
     if NEGATED_LOCK.search(said) or ctx.last_call(("lock_card",)) is not None:
         return None
     return call("lock_card", card_last_four=u.card_last_four, card_type=card_type(u))
+
+
+def _queued_dispute(ctx: Context) -> Reply | None:
+    """'Lock my card and dispute the uber charge': the card is locked; the dispute the same
+    request asked for comes next (read back for a yes), not dropped."""
+    request = _card_request(ctx)
+    if not ctx.has("dispute_transaction") or ctx.last_call(("dispute_transaction",)):
+        return None
+    if not DISPUTE.search(request) or NEGATED_DISPUTE.search(request):
+        return None
+    merchant = understand(request).merchant or suspect_merchant(ctx)
+    if merchant is None:
+        return None  # the offer after the lock asks which charge
+    return call("dispute_transaction", merchant=merchant)
 
 
 def _asked_why(ctx: Context) -> bool:
@@ -470,7 +505,8 @@ def _opening_after_prefetch(ctx: Context) -> Reply:
 
 def _specialist_opening(ctx: Context) -> Reply:
     brief = ctx.brief()
-    request = _latest_request(ctx)
+    # What the previous desk said the caller needs (typed) outranks older words of theirs.
+    request = _what_the_desk_passed_on(ctx, _latest_request(ctx))
     ask = request.ask if request else None
     if (
         ctx.has("lock_card")
@@ -546,7 +582,10 @@ def _what_the_desk_passed_on(ctx: Context, request: Understanding | None) -> Und
         u = understand(text)
         if desk_of(u.ask) == desk_of(_ASK_OF_NEED[need]):
             return u
-    return Understanding(_ASK_OF_NEED[need])
+    # "My checking balance and my transactions": the same words, for the other desk.
+    return (
+        replace(request, ask=_ASK_OF_NEED[need]) if request else Understanding(_ASK_OF_NEED[need])
+    )
 
 
 _NOT_A_REQUEST = (

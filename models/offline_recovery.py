@@ -37,9 +37,15 @@ def reask_card_confirmation(ctx: Context) -> Reply | None:
     return Reply(tool=found[0].name, arguments=args)
 
 
-def is_off_script(u: Understanding) -> bool:
-    """A turn that answers no pending question: asked again rather than dropped."""
-    return u.ask in OFF_SCRIPT or bool(_WHY.search(u.extras.get("text", "")))
+def is_off_script(u: Understanding, frame: Frame | None) -> bool:
+    """A turn that answers no pending question: asked again rather than dropped. A "why"
+    is about the question pending ("why do you need to lock it?") only where one is;
+    otherwise it is a request of its own ("why was my card declined?")."""
+    if u.ask in OFF_SCRIPT:
+        return True
+    return bool(_WHY.search(u.extras.get("text", ""))) and (
+        frame is not None and frame.kind in ("confirm_card", "offer_unlock", "credentials")
+    )
 
 
 def off_script_prefix(u: Understanding, action: str = "") -> str:
@@ -56,11 +62,11 @@ def off_script_prefix(u: Understanding, action: str = "") -> str:
 
 def recover(ctx: Context, u: Understanding) -> Reply | None:
     """An off-script turn while a question is pending: ask it again, with the same frame."""
-    if not is_off_script(u):
+    frame = ctx.frame()
+    if not is_off_script(u, frame):
         return None
     if (again := reask_card_confirmation(ctx)) is not None:
         return again
-    frame = ctx.frame()
     why = bool(_WHY.search(u.extras.get("text", "")))
     if why and frame is not None and frame.kind == "credentials":
         return Reply(text=_WHY_VERIFY, frame=frame)

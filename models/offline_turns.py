@@ -536,6 +536,12 @@ def _card_follow_up(ctx: Context, u: Understanding, text: str) -> Reply | None:
     if last_four is None and which:
         # Digits we have not heard read out: the tool checks the card is theirs.
         last_four = u.card_last_four or next((n for n in u.numbers if len(n) == 4), None)
+    if last_four is None and (named := card_type(u)) and (which or _SWITCH.search(text)):
+        # "Actually no, the debit one": a card not read out here, named by its type; the
+        # tool matches it against the caller's cards and reads it back.
+        args.pop("card_last_four", None)
+        args.pop("confirm", None)
+        return Reply(tool=previous.name, arguments={**args, "card_type": named})
     if last_four is None:
         if u.ask in (Ask.UNKNOWN, Ask.VERIFY, Ask.LIST_CARDS, Ask.YES, Ask.CARD_HELP) and (
             which or u.card_hint
@@ -585,11 +591,11 @@ def also_offer(ctx: Context, tool: str, card_changed: bool = False) -> Other | N
             ),
             "",
         )
-        # "my debit card" names a card, not the transactions listing.
+        # "my debit card" names a card and "dispute the charge" a charge, not a listing.
         asked = _CARD_KIND.sub(" ", normalise(asked))
         if BALANCE.search(asked):
             return "balance"
-        return "transactions" if TRANSACTIONS.search(asked) else None
+        return "transactions" if _LISTING.search(asked) else None
     if not (BALANCE.search(said) and TRANSACTIONS.search(said)):
         return None
     if tool == "get_balance" and ctx.has("transfer_to_transactions"):
@@ -599,7 +605,14 @@ def also_offer(ctx: Context, tool: str, card_changed: bool = False) -> Other | N
     return None
 
 
+_SWITCH = re.compile(
+    r"\b(?:no|not|actually|instead|rather|other|sorry|i mean|i meant|wait)\b", re.IGNORECASE
+)
 _CARD_KIND = re.compile(r"\b(?:debit|credit)\b", re.IGNORECASE)
+_LISTING = re.compile(
+    r"\b(?:transactions|statement|history|activity|spending|recent (?:charges|payments))\b",
+    re.IGNORECASE,
+)
 
 
 def then_words(other: Other) -> str:

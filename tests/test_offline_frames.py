@@ -138,3 +138,49 @@ def test_a_frame_is_data_on_the_message() -> None:
     assert frame_of(message.extra) == frame
     assert frame_of({FRAME_KEY: {"kind": "not a kind"}}) is None  # bad data: no frame
     assert frame.yes_no and not Frame(kind="which_card").yes_no
+
+
+async def test_a_second_request_in_the_sentence_is_queued_after_the_lock(db: Database) -> None:
+    """'Lock my card and dispute the Chipotle charge': the lock is read back and done, then
+    the dispute is read back in the same reply; each write on its own yes."""
+    async with OfflineCall(db) as call:
+        await call.say("customer number 1002 pin 5678")
+        await call.say("can you lock my card and also dispute the chipotle charge")
+        t = await call.say("yes")
+        assert (
+            "now locked" in t.text and "open a dispute for the $12.50 charge at Chipotle" in t.text
+        )
+        assert "haven't locked" not in t.text
+        assert await _disputes(db, "1002") == []  # read back, not yet opened
+        await call.say("yes")
+    assert await _card_status(db, "1002", "1881") == "locked"
+    assert await _disputes(db, "1002") == ["dispute"]
+
+
+async def test_a_queued_dispute_for_an_unknown_charge_asks_which(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1002 5678")
+        await call.say("lock my card and dispute the uber one")
+        t = await call.say("yes")
+        assert "now locked" in t.text and "couldn't find a charge from uber" in t.text
+        await call.say("chipotle")
+        await call.say("yes")
+    assert await _disputes(db, "1002") == ["dispute"]
+
+
+async def test_switching_to_a_card_not_yet_read_out_by_its_type(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        await call.say("I'd like to freeze my credit card please")
+        t = await call.say("actually no, the debit one")
+        assert "lock the Visa debit card ending 4242" in t.text
+        await call.say("yes do it")
+    assert await _card_status(db, "1001", "4242") == "locked"
+    assert await _card_status(db, "1001", "5454") == "active"
+
+
+async def test_a_why_question_of_its_own_is_a_request_not_a_re_ask(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1003 2468")  # the menu question is pending
+        t = await call.say("why was my card declined yesterday")
+        assert "3737 is locked, which is why payments on it are declined" in t.text

@@ -1,9 +1,10 @@
 """The intent table and the classifier trained on it, for the offline model.
 
-One row per intent: example utterances, the slots it takes, and the tool that serves it
-(routing follows from the tool: this desk calls it when it has it, otherwise transfers
-toward the desk that does). Out-of-scope intents have no tool and an honest answer
-instead, with the offer of a person.
+The table is data (intents.toml), one row per intent: example utterances, the slots it
+takes, and the tool that serves it (routing follows from the tool: this desk calls it when
+it has it, otherwise transfers toward the desk that does). Out-of-scope intents have no
+tool and an honest answer instead, with the offer of a person; the rest (a greeting, "say
+that again") the dialogue answers itself.
 
 The classifier is multinomial naive Bayes over word, word-pair and character-trigram
 features, trained at import from the examples: deterministic, no downloads, and it

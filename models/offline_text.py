@@ -10,16 +10,9 @@ import unicodedata
 
 # Cyrillic and Greek letters that look like Latin ones (a classic way to dodge keyword rules).
 _LOOKALIKES = str.maketrans(
-    {
-        "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "і": "i",
-        "ј": "j", "ѕ": "s", "к": "k", "м": "m", "т": "t", "н": "h", "в": "b",
-        "А": "A", "Е": "E", "О": "O", "Р": "P", "С": "C", "Х": "X", "У": "Y", "І": "I",
-        "К": "K", "М": "M", "Т": "T", "Н": "H", "В": "B",
-        "ο": "o", "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ρ": "p", "τ": "t",
-        "Ο": "O", "Α": "A", "Ε": "E", "Ι": "I", "Κ": "K", "Ν": "N", "Ρ": "P", "Τ": "T",
-        "\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
-    }
-)  # fmt: skip
+    "аеорсхуіјѕкмтнвАЕОРСХУІКМТНВοαεικνρτΟΑΕΙΚΝΡΤ’‘“”",
+    "aeopcxyijskmthbAEOPCXYIKMTHBoaeikvptOAEIKNPT''\"\"",
+)
 _DIGIT_WORDS = {
     "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
     "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",

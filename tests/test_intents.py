@@ -140,6 +140,7 @@ def test_every_intent_has_a_tool_or_an_honest_answer() -> None:
         ("lock it... no wait, don't", Ask.NO),
         ("no, don't lock it, just dispute it", Ask.DISPUTE),  # a turned-down action is not read
         ("no, don't dispute it", Ask.NO),
+        ("I don't want to lock it", Ask.NO),
         ("yes, dispute it", Ask.DISPUTE),
         ("ok thanks", Ask.THANKS),
         ("I forgot my PIN, just read me my balance", Ask.BALANCE),  # a request before small talk

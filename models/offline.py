@@ -52,7 +52,7 @@ from .offline_frames import Frame, frame_for_outcome, last_question
 from .offline_nlu import (
     DISPUTE,
     LOCK,
-    NEGATED_DISPUTE,
+    NEGATED_ACTION,
     NEGATED_LOCK,
     Ask,
     Understanding,
@@ -344,7 +344,7 @@ def _queued_dispute(ctx: Context) -> Reply | None:
     request = _card_request(ctx)
     if not ctx.has("dispute_transaction") or ctx.last_call(("dispute_transaction",)):
         return None
-    if not DISPUTE.search(request) or NEGATED_DISPUTE.search(request):
+    if not DISPUTE.search(NEGATED_ACTION.sub(" ", request)):
         return None
     merchant = understand(request).merchant or suspect_merchant(ctx)
     if merchant is None:

@@ -141,7 +141,7 @@ NEGATED_LOCK = _rx(
     r"(?:lock|freez|block|cancel)\w*"
 )
 # A card action turned down is not asked for: it is left out before the classifier reads.
-_NEGATED_ACTION = _rx(
+NEGATED_ACTION = _rx(
     r"\b(?:don'?t|do not|not|without|never|no need to)\s+(?:\w+\s+){0,2}?"
     r"(?:un)?(?:lock|freez|block|cancel|disput)\w*(?:\s+(?:it|that|them|this))?"
 )
@@ -163,6 +163,7 @@ class _Asks:
 
 LOCK, BALANCE = _Asks("lock"), _Asks("balance")
 TRANSACTIONS, LIST_CARDS = _Asks("transactions"), _Asks("list_cards")
+DISPUTE = _Asks("dispute")
 
 _CUSTOMER_NUMBER = _rx(
     r"\b(?:customer|client|member|account)\s*(?:number|no\.?|#|id)?(?:'s)?\s*"
@@ -302,7 +303,7 @@ def _intent_of(text: str) -> tuple[str | None, Ask | None]:
 def _intent(t: str, u: Understanding) -> Ask | None:
     """What the caller wants, read by the classifier, leaving out credentials and the card
     actions the caller turned down ("don't lock it, just dispute it")."""
-    text = _NEGATED_ACTION.sub(" ", t)
+    text = NEGATED_ACTION.sub(" ", t)
     if (m := YES.search(text)) is not None:
         text = text[m.end() :]  # "yes, dispute it": the yes is grammar, the rest a request
     if (bare := _CREDENTIALS.sub(" ", text)) != text and not _FILLER.sub(" ", bare).strip():

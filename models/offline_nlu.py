@@ -348,7 +348,7 @@ def _decide(t: str, u: Understanding) -> Ask:
     if YES.search(t) and main is None:
         return Ask.YES
     if (
-        (NO.search(t) or _NEGATED_ACTION.search(t))  # "I don't want to lock it"
+        (NO.search(t) or NEGATED_ACTION.search(t))  # "I don't want to lock it"
         and not (main is None and _card_choice(t, u))
         and (
             main in (None, Ask.GOODBYE)

@@ -29,6 +29,7 @@ from agents.app_confirm import AppConfirmation, room_rpc
 from agents.base import configure_voices
 from agents.keypad import confirm_by_keypad, verify_keyed_pin
 from agents.latency import TurnLatency
+from agents.opening import keep_agent_state_published
 from agents.resume import resume_for
 from agents.verification import bind_principal
 from handoffs import CallbackEscalation, SipTransferEscalation
@@ -146,6 +147,8 @@ async def entrypoint(ctx: JobContext) -> None:
     first_agent = AGENTS.get(state.current_agent or "greeter", Greeter)()
     await session.start(first_agent, room=ctx.room, room_options=_room_options(models, caller))
 
+    if not ctx.is_fake_job():
+        state.tasks.start(keep_agent_state_published(session, ctx.room), watcher=True)
     if caller.channel == "app" and caller.participant_identity:
         # The app's Confirm / Cancel sheet answers a card write's read-back (RPC to the caller).
         AppConfirmation(session, state, caller.participant_identity, room_rpc(ctx.room)).attach()

@@ -316,11 +316,14 @@ def _intent(t: str, u: Understanding) -> Ask | None:
     clauses = [_intent_of(c) for c in _CLAUSE.split(text)]
     if main is Ask.FORGOT_PIN or any(a is Ask.FORGOT_PIN for _, a in clauses):
         u.extras["forgot_pin"] = "yes"
-    # A request in any clause comes before small talk around it, the most urgent first ("my
-    # card was stolen, and my balance?"); the dialogue takes up the others after it.
-    asks = [(n, a) for n, a in ((name, main), *clauses) if n and a not in _SMALL_TALK]
-    if asks:
+    # A request in any clause comes before small talk around it; of several, the most urgent
+    # ("my card was stolen, and my balance?"), then the first said. The dialogue takes up the
+    # others after it.
+    asks = [(n, a) for n, a in (*clauses, (name, main)) if n and a not in _SMALL_TALK]
+    if len({a for _, a in asks}) > 1:  # several: the most urgent, then the first said
         name, main = max(asks, key=lambda ask: INTENTS[ask[0] or ""].urgency)
+    elif asks:
+        name, main = asks[-1]
     if main is Ask.OUT_OF_SCOPE and name:
         u.extras["topic"] = name
     if main is Ask.MORE and (u.merchant or u.days_back or u.count):

@@ -146,6 +146,7 @@ def test_every_intent_has_a_tool_or_an_honest_answer() -> None:
         ("I forgot my PIN, just read me my balance", Ask.BALANCE),  # a request before small talk
         ("my card was stolen, and what's my balance", Ask.STOLEN),  # the most urgent first
         ("lock my visa and dispute the uber charge", Ask.DISPUTE),  # the lock is queued after
+        ("show my transactions and lock my visa", Ask.TRANSACTIONS),  # as urgent: the first said
         ("my customer number is 1001", Ask.VERIFY),
     ],
 )

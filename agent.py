@@ -156,10 +156,11 @@ async def entrypoint(ctx: JobContext) -> None:
         _watch_keypad(ctx, session, state, caller)
     if caller.channel == "sip":
         # Keypad 1 / 2 answers a card write's read-back (the PIN collector runs only before
-        # verification, and no write is pending then).
+        # verification, and no write is pending then), in a task the call drains at its end.
         def _on_key(event: Any) -> None:
-            if (key := key_of(event, caller.participant_identity)) is not None:
-                confirm_by_keypad(session, state, key)
+            key = key_of(event, caller.participant_identity)
+            if key is not None and state.pending_confirmation is not None:
+                state.tasks.start(confirm_by_keypad(session, state, key))
 
         ctx.room.on("sip_dtmf_received", _on_key)
 

@@ -14,7 +14,10 @@ is the caller's own yes or no, judged in code like a spoken one:
   request (`bank.confirm.close`); an RPC error or timeout leaves the spoken path as it was.
 * A yes runs the desk's own card tool with confirm=true, in code, with `Consent.APP`
   recorded for exactly that read-back (the tool's consent check and audit are the same as
-  for words); the model then speaks the outcome. A no clears the read-back."""
+  for words); the model then speaks the outcome. A no clears the read-back.
+
+The SIP keypad's `1` / `2` (agents.keypad) is answered by the same code
+(`answer_read_back`, as `Consent.KEYPAD`)."""
 
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ from livekit.agents.voice.speech_handle import SpeechHandle
 
 from shared_state import PendingConfirmation, SessionState
 
-from .consent import consent_key
+from .consent import Consent, consent_key
 
 logger = logging.getLogger("bank.app_confirm")
 
@@ -43,8 +46,10 @@ PAYLOAD_VERSION = 1
 # app's own "timed out" answer, not a transport timeout, ends an unanswered request.
 SHEET_TIMEOUT_S = 30.0
 RESPONSE_TIMEOUT_S = SHEET_TIMEOUT_S + 10.0
-# Confirming calls made for an app answer carry this call-id prefix in the transcript.
+# Confirming calls made for an app (keypad) answer carry this call-id prefix in the
+# transcript.
 APP_CALL_PREFIX = "app_confirm_"
+KEYPAD_CALL_PREFIX = "keypad_confirm_"
 
 CANCELLED_LINE = "Okay, I haven't changed anything on the card. What else can I do for you?"
 
@@ -222,6 +227,29 @@ async def answer_from_app(
 ) -> SpeechHandle | None:
     """Act on the linked app's answer to `pending`. Returns the reply it started, or None
     when the answer was not acted on."""
+    return await answer_read_back(session, state, pending, answer, by=Consent.APP)
+
+
+# The channels that answer a read-back in code, and how their answers are held and named.
+Channel = Literal[Consent.APP, Consent.KEYPAD]
+_BY: dict[Channel, tuple[str, str]] = {
+    Consent.APP: (APP_CALL_PREFIX, "tapped Cancel in the app"),
+    Consent.KEYPAD: (KEYPAD_CALL_PREFIX, "pressed 2 on their keypad"),
+}
+
+
+async def answer_read_back(
+    session: AgentSession[SessionState],
+    state: SessionState,
+    pending: PendingConfirmation,
+    answer: Answer,
+    *,
+    by: Channel,
+) -> SpeechHandle | None:
+    """Act on a yes or no to `pending` given `by` another channel than words (the app's
+    sheet, the SIP keypad), in code: a yes runs the desk's card tool, a no clears the
+    read-back with a fixed line. Returns the reply it started, or None when the answer was
+    not acted on (stale, or no longer at the card desk)."""
     if _stale(state, pending) or not state.is_verified:
         return None
     speech = session.current_speech
@@ -231,7 +259,13 @@ async def answer_from_app(
             return None
     if answer == "cancel":
         state.pending_confirmation = None
-        return _say_cancelled(session)
+        # A fixed line: no model can turn a cancel into anything else.
+        return say_line(
+            session,
+            CANCELLED_LINE,
+            otherwise=f"The caller {_BY[by][1]}: they do not confirm. Say that nothing was "
+            "changed and ask what else you can do.",
+        )
     agent = session.current_agent
     name = _TOOLS[pending.action]
     tool = next((t for t in agent.tools if isinstance(t, llm.FunctionTool) and t.id == name), None)
@@ -240,7 +274,7 @@ async def answer_from_app(
     arguments: dict[str, Any] = {"card_last_four": pending.card_last_four, "confirm": True}
     if name == "report_card_lost_or_stolen":
         arguments["kind"] = pending.action
-    items = await _run_confirmed(session, state, pending, tool, arguments)
+    items = await _run_confirmed(session, state, pending, tool, arguments, by)
     chat_ctx = agent.chat_ctx.copy()
     chat_ctx.insert(items)
     await agent.update_chat_ctx(chat_ctx)
@@ -248,17 +282,13 @@ async def answer_from_app(
     return session.generate_reply(tool_choice="auto")  # the desk speaks the outcome
 
 
-def _say_cancelled(session: AgentSession[SessionState]) -> SpeechHandle:
-    """A fixed line (no model can turn a cancel into anything else); a realtime model with
-    no TTS of ours says it in its own voice."""
+def say_line(session: AgentSession[SessionState], line: str, *, otherwise: str) -> SpeechHandle:
+    """Say a fixed line as written. A realtime model with no TTS of ours cannot `say`
+    (livekit raises): it is given `otherwise`, instructions to say it in its own voice."""
     own = session.current_agent.tts
     if (own if utils.is_given(own) else session.tts) is not None or session.output.audio is None:
-        return session.say(CANCELLED_LINE)
-    return session.generate_reply(
-        instructions="The caller tapped Cancel in the app: they do not confirm. Say that "
-        "nothing was changed and ask what else you can do.",
-        tool_choice="none",
-    )
+        return session.say(line)
+    return session.generate_reply(instructions=otherwise, tool_choice="none")
 
 
 async def _run_confirmed(
@@ -267,28 +297,36 @@ async def _run_confirmed(
     pending: PendingConfirmation,
     tool: llm.FunctionTool[..., Any],
     arguments: dict[str, Any],
+    by: Channel,
 ) -> list[llm.ChatItem]:
-    """The desk's own tool, called as livekit's executor calls it, with the app's yes
+    """The desk's own tool, called as livekit's executor calls it, with the channel's yes
     recorded for this read-back only while it runs."""
     raw = json.dumps(arguments)
-    call = llm.FunctionCall(call_id=utils.shortuuid(APP_CALL_PREFIX), name=tool.id, arguments=raw)
+    call = llm.FunctionCall(call_id=utils.shortuuid(_BY[by][0]), name=tool.id, arguments=raw)
     ctx: RunContext[SessionState] = RunContext(
         session=session, speech_handle=SpeechHandle.create(), function_call=call
     )
-    state.app_consent = consent_key(pending.action, pending.card_last_four)
+    _hold_consent(state, by, consent_key(pending.action, pending.card_last_four))
     is_error = False
     try:
         output = str(await tool(ctx, **arguments))
     except ToolError as refused:  # as the executor does: the model hears the tool's words
         output, is_error = refused.message, True
     finally:
-        state.app_consent = None
+        _hold_consent(state, by, None)
     return [
         call,
         llm.FunctionCallOutput(
             call_id=call.call_id, name=tool.id, output=output, is_error=is_error
         ),
     ]
+
+
+def _hold_consent(state: SessionState, by: Channel, key: str | None) -> None:
+    if by is Consent.KEYPAD:
+        state.keypad_consent = key
+    else:
+        state.app_consent = key
 
 
 def room_rpc(room: rtc.Room) -> Perform:

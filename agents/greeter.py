@@ -99,17 +99,12 @@ class Greeter(BankAgent):
             customer = await verify_customer(state, customer_number, pin)
         except VerificationRefused as refusal:
             raise fail(refusal.outcome) from None
-        from handoffs import save_checkpoint
+        from handoffs import continuation, save_checkpoint
 
         await save_checkpoint(state)
-        pending, need = state.pending_intent, state.pending_need
-        if pending is not None:
-            state.pending_intent = state.pending_need = None
-            target = "card_security" if pending.value == "suspicious_charge" else pending.value
-            if target in ("balance", "transactions", "card_security"):
-                # Continue to what they asked for before verifying, without asking again;
-                # the refused transfer's reason says what that was, even turns later.
-                return await handoff(ctx, target, reason=_continuing(state, target), need=need)
+        # Continue to what they asked for before verifying, without asking again.
+        if (request := continuation(state)) is not None:
+            return await handoff(ctx, request.target, reason=request.reason, need=request.need)
         return render(Verified(first_name=customer.first_name))
 
 
@@ -121,15 +116,3 @@ def _end_call_in_console() -> list[Any]:
     if job is None or not job.is_fake_job():
         return []
     return [EndCallTool(delete_room=False, end_instructions="Say goodbye in one short line.")]
-
-
-def _continuing(state: SessionState, target: str) -> str:
-    asked = next(
-        (
-            r.reason
-            for r in reversed(state.handoff_history)
-            if r.to_agent == target and r.outcome == "rejected"
-        ),
-        None,
-    )
-    return f"continuing after verification: {asked}" if asked else "continuing after verification"

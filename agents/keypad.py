@@ -1,8 +1,10 @@
-"""SIP keypad verification: a PIN keyed on the phone (DTMF) never passes through the model.
+"""The SIP keypad: a PIN keyed on the phone (DTMF) never passes through the model, and `1` /
+`2` answer a card write's read-back.
 
 The caller-id match proposes *which* customer; the keyed PIN proves it, checked in code with
 the same lockout rules as spoken verification. On success the call continues to what the
-caller asked for (or the greeter asks), with no PIN anywhere in the chat context."""
+caller asked for through the one handoff transaction (handoffs.transaction), or the greeter
+asks, with no PIN anywhere in the chat context."""
 
 from __future__ import annotations
 
@@ -11,14 +13,22 @@ import logging
 from livekit.agents import AgentSession
 from livekit.agents.voice.speech_handle import SpeechHandle
 
-from handoffs import carried_context, decide_handoff, save_checkpoint
-from handoffs.transaction import build_desk
-from shared_state import Assurance, HandoffBrief, Intent, SessionState
+from handoffs import Moved, NotMoved, continuation, save_checkpoint, transfer
+from shared_state import Assurance, SessionState
+from tools.outcomes import Escalated, Refused
 
-from .consent import keypad_key
+from .app_confirm import Answer, answer_read_back, say_line
+from .consent import Consent
+from .render import say
 from .verification import VerificationRefused, verify_customer
 
 logger = logging.getLogger("bank.keypad")
+
+KEYS: dict[str, Answer] = {"1": "confirm", "2": "cancel"}
+NO_MATCH_LINE = (
+    "I couldn't match your phone number to a customer, so please tell me your "
+    "customer number and PIN instead."
+)
 
 
 async def verify_keyed_pin(
@@ -28,70 +38,62 @@ async def verify_keyed_pin(
     if state.is_verified:
         return True
     if state.caller.candidate_customer_id is None or state.db is None:
-        session.say(
-            "I couldn't match your phone number to a customer, so please tell me your "
-            "customer number and PIN instead."
-        )
+        _say(session, NO_MATCH_LINE)
         return False
     customer = await state.db.customer_by_id(state.caller.candidate_customer_id)
     try:
         await verify_customer(state, customer.customer_number, pin, assurance=Assurance.PIN)
     except VerificationRefused as refusal:
-        session.say(str(refusal))
+        _say(session, str(refusal))
         return False
     await save_checkpoint(state)
-    pending = state.pending_intent
-    current = session.current_agent
-    from_agent = getattr(current, "agent_id", None)
-    if pending in (Intent.BALANCE, Intent.TRANSACTIONS, Intent.CARD_SECURITY):
-        assert pending is not None
-        state.pending_intent = None
-        brief = HandoffBrief(
-            intent=pending,
-            from_agent=from_agent,
-            verified_facts=[f"caller verified as {customer.first_name} (keypad PIN)"],
-            open_question="continuing after verification",
-        )
-        plan = await decide_handoff(
-            state,
-            from_agent=from_agent,
-            to_agent=pending.value,
-            reason="continuing after keypad verification",
-            brief=brief,
-        )
-        if plan.target is not None and plan.brief is not None:
-            session.update_agent(
-                build_desk(state, plan.target, carried_context(current.chat_ctx, plan.brief))
-            )
-            return True
-    session.generate_reply(
-        instructions=f"The caller has just verified by keypad as {customer.first_name}. "
-        "Thank them by name and ask what they need: balance, transactions, or card security.",
-        tool_choice="none",
-    )
+    await _continue(session, state, customer.first_name)
     return True
 
 
-def confirm_by_keypad(
-    session: AgentSession[SessionState], state: SessionState, key: str
-) -> SpeechHandle | None:
-    """The SIP keypad as a second way to answer a card write's read-back: `1` is the
-    caller's yes (recorded in code, so the write may run on it without spoken words), `2`
-    is no. Any other key, or no read-back pending, is not an answer: None. Returns the
-    reply it started."""
-    pending = state.pending_confirmation
-    if pending is None or not state.is_verified or key not in ("1", "2"):
-        return None
-    if key == "2":
-        state.pending_confirmation = None
-        return session.generate_reply(
-            instructions="The caller pressed 2 on their keypad: they do not confirm. Say that "
-            "nothing was changed and ask what else you can do.",
+async def _continue(session: AgentSession[SessionState], state: SessionState, name: str) -> None:
+    """On to the desk the caller asked for before verifying: one handoff transaction,
+    decided in code (no model reply asked for it, so none is claimed), and each of its
+    results said the way a transfer tool's is. With nothing asked yet, the greeter asks."""
+    verified = f"The caller has just verified by keypad as {name}. "
+    request = continuation(state)
+    if request is None:
+        session.generate_reply(
+            instructions=verified + "Thank them by name and ask what they need: balance, "
+            "transactions, or card security.",
             tool_choice="none",
         )
-    state.keypad_consent = keypad_key(pending.action, pending.card_last_four)
-    return session.generate_reply(
-        instructions="The caller pressed 1 on their keypad to confirm the read-back: call the "
-        f"same card tool again for the card ending {pending.card_last_four} with confirm=true.",
-        tool_choice="auto",
-    )
+        return
+    result = await transfer(state, request, current=session.current_agent, claim=None)
+    if isinstance(result, Moved):
+        session.update_agent(result.agent)
+    elif isinstance(result, NotMoved):
+        # The desk's model hears the refusal a transfer tool would get, and tells the caller.
+        refused = Refused(reason=result.reason, subject=result.subject, detail=result.detail)
+        session.generate_reply(instructions=verified + say(refused), tool_choice="none")
+    else:  # ToPerson: the loop guard gave up on desks
+        escalation = result.escalation
+        _say(session, say(Escalated(ok=escalation.ok, message=escalation.spoken)))
+
+
+async def confirm_by_keypad(
+    session: AgentSession[SessionState], state: SessionState, key: str
+) -> SpeechHandle | None:
+    """The keypad as a second way to answer a card write's read-back, judged in code like
+    the app's sheet (agents.app_confirm.answer_read_back): `1` is the caller's yes, and the
+    desk's card tool runs with it (`Consent.KEYPAD`) without any model asked to; `2` is
+    no, and the read-back is cleared with a fixed line. Any other key, no read-back
+    pending, or one the caller has talked over since: None. Returns the reply it started."""
+    pending = state.pending_confirmation
+    answer = KEYS.get(key)
+    if pending is None or answer is None or not state.is_verified:
+        return None
+    try:
+        return await answer_read_back(session, state, pending, answer, by=Consent.KEYPAD)
+    except Exception:  # a background task of the call: it logs its own failure
+        logger.exception("keypad confirmation failed")
+        return None
+
+
+def _say(session: AgentSession[SessionState], line: str) -> SpeechHandle:
+    return say_line(session, line, otherwise=f"Tell the caller, in these words: {line}")

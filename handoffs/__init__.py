@@ -23,13 +23,23 @@ from .graph import (
     transfer_tool_name,
 )
 from .policy import Decision, Fallback, Rejection, decide
-from .transaction import HandoffRequest, HandoffResult, Moved, NotMoved, ToPerson, transfer
+from .transaction import (
+    CONTINUING,
+    HandoffRequest,
+    HandoffResult,
+    Moved,
+    NotMoved,
+    ToPerson,
+    continuation,
+    transfer,
+)
 
 __all__ = [
     "BALANCE",
     "BRIEF_PREFIX",
     "CARD_SECURITY",
     "CONTEXT_POLICY",
+    "CONTINUING",
     "DISPLAY_NAMES",
     "EDGES",
     "GREETER",
@@ -52,6 +62,7 @@ __all__ = [
     "ToPerson",
     "audit_log",
     "carried_context",
+    "continuation",
     "decide",
     "decide_handoff",
     "is_allowed",

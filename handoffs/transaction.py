@@ -1,6 +1,8 @@
 """One handoff, end to end, in one call: policy -> brief -> audit (and checkpoint) -> the
 next desk. A transfer tool calls `transfer` once and turns the typed result into what
-livekit expects (the next agent, a refusal, or the escalation's words).
+livekit expects (the next agent, a refusal, or the escalation's words). A handoff decided
+in code (the SIP keypad's verification continuing to the desk the caller asked for) is the
+same transaction with no model reply to claim (`claim=None`).
 
 The next desk is built by the session's desk factory (`SessionState.desks`, set by
 `agents.new_session`), so this package never imports the desks."""
@@ -18,7 +20,7 @@ from .audit import audit_settled
 from .context import carried_context, mask_sensitive
 from .engine import HandoffPlan, audit_log, decide_handoff
 from .escalation import CallbackEscalation
-from .graph import DISPLAY_NAMES, HUMAN
+from .graph import DISPLAY_NAMES, HUMAN, SPECIALISTS
 from .policy import Rejection
 
 INTENT_FOR_TARGET: dict[str, Intent] = {
@@ -70,12 +72,16 @@ async def transfer(
     request: HandoffRequest,
     *,
     current: Any,
-    claim: tuple[str, str],
+    claim: tuple[str, str] | None,
 ) -> HandoffResult:
-    """Decide, brief, audit and build the next desk for a transfer the model asked for.
+    """Decide, brief, audit and build the next desk.
 
     `current` is the desk handing off (its context is carried). `claim` is the (speech id,
-    call id) of the tool call: one handoff per model reply. livekit switches agents once
+    call id) of the tool call that asked, or None for a handoff decided in code, outside
+    any model reply (the keypad's continuation: its caller switches with
+    `session.update_agent`, which livekit's one-switch-per-reply rule below is not about).
+
+    A transfer tool claims: one handoff per model reply. livekit switches agents once
     per reply, and when two tools of one reply each return an agent it switches to
     *neither* (agent_activity.py: "expected to receive only one AgentTask"), while our
     policy, audit, checkpoint and `state.current_agent` would already say otherwise. So the
@@ -90,21 +96,23 @@ async def transfer(
     from_agent = getattr(current, "agent_id", None)
     reason = model_text(state, request.reason)
     intent = request.intent or INTENT_FOR_TARGET.get(target)
-    speech_id, call_id = claim
-    held = state.handoff_claim
-    if held is not None and held[0] == speech_id and held[1] != call_id:
-        await decide_handoff(
-            state,
-            from_agent=from_agent,
-            to_agent=target,
-            reason=reason or "requested",
-            brief=HandoffBrief(intent=intent, from_agent=from_agent),
-            refuse=Rejection.ONE_HANDOFF_PER_TURN,
-        )
-        busy = DISPLAY_NAMES.get(held[2], "another desk")
-        return NotMoved("one_handoff_per_turn", target, busy)
-    # Claimed before the first await, so a transfer running alongside sees it.
-    state.handoff_claim = mine = (speech_id, call_id, target)
+    mine: tuple[str, str, str] | None = None
+    if claim is not None:
+        speech_id, call_id = claim
+        held = state.handoff_claim
+        if held is not None and held[0] == speech_id and held[1] != call_id:
+            await decide_handoff(
+                state,
+                from_agent=from_agent,
+                to_agent=target,
+                reason=reason or "requested",
+                brief=HandoffBrief(intent=intent, from_agent=from_agent),
+                refuse=Rejection.ONE_HANDOFF_PER_TURN,
+            )
+            busy = DISPLAY_NAMES.get(held[2], "another desk")
+            return NotMoved("one_handoff_per_turn", target, busy)
+        # Claimed before the first await, so a transfer running alongside sees it.
+        state.handoff_claim = mine = (speech_id, call_id, target)
     facts = []
     if state.principal is not None:
         facts.append(f"caller verified as {state.principal.first_name} ({state.assurance.value})")
@@ -127,7 +135,7 @@ async def transfer(
         write_behind=True,
     )
     if plan.target is None:
-        if state.handoff_claim == mine:
+        if mine is not None and state.handoff_claim == mine:
             state.handoff_claim = None  # nothing switches: a later step may transfer
         await audit_settled(state)  # a refusal is on record before the model hears of it
         spoken = _rejection_reason(plan)
@@ -163,6 +171,33 @@ async def escalate(
     result = await escalation.escalate(state, summary)
     await audit_log(state).flush()
     return result
+
+
+CONTINUING = "continuing after verification"
+
+
+def continuation(state: SessionState) -> HandoffRequest | None:
+    """The transfer a verification requirement held back (`state.pending_intent`), to make
+    now that the caller is verified (spoken PIN or keypad), or None. Takes the pending
+    intent: it continues once. The refused transfer's reason says what the caller asked
+    for, even turns later."""
+    pending, need = state.pending_intent, state.pending_need
+    state.pending_intent = state.pending_need = None
+    if pending is None:
+        return None
+    target = "card_security" if pending is Intent.SUSPICIOUS_CHARGE else pending.value
+    if target not in SPECIALISTS:
+        return None
+    asked = next(
+        (
+            r.reason
+            for r in reversed(state.handoff_history)
+            if r.to_agent == target and r.outcome == "rejected"
+        ),
+        None,
+    )
+    reason = f"{CONTINUING}: {asked}" if asked else CONTINUING
+    return HandoffRequest(target, reason, need=need)
 
 
 def build_desk(state: SessionState, agent_id: str, chat_ctx: Any) -> Any:

@@ -163,7 +163,9 @@ def test_the_judge() -> None:
 
 
 async def test_keypad_one_confirms_and_two_cancels(db: Database) -> None:
-    """SIP keypad: 1 after the read-back is the caller's yes, recorded in code; 2 is no."""
+    """SIP keypad: 1 after the read-back is the caller's yes, and the write runs in code
+    (no model is asked to call the tool again); 2 is no. (With the offline model:
+    tests/test_keypad.py.)"""
     from agents.keypad import confirm_by_keypad
     from telephony.dtmf import key_of
 
@@ -176,18 +178,18 @@ async def test_keypad_one_confirms_and_two_cancels(db: Database) -> None:
     assert key_of(Key("1", "sip_caller"), "sip_caller") == "1"
     async with desk(db) as d:
         await _read_back(d)
-        assert confirm_by_keypad(d.session, d.state, "5") is None
-        d.push(ToolCall("report_card_lost_or_stolen", {**STOLEN, "confirm": True}), "Done.")
-        handle = confirm_by_keypad(d.session, d.state, "1")
+        assert await confirm_by_keypad(d.session, d.state, "5") is None
+        d.push("Done.")  # the desk speaks the outcome of the write made in code
+        handle = await confirm_by_keypad(d.session, d.state, "1")
         assert handle is not None
         await handle
+        assert d.llm.remaining == 0
         assert await _status(db) == "stolen"
     async with desk(db) as d:
         await d.verify("1001")
         await hop(d, "card_security")
         await d.say("lock it", ToolCall("lock_card", {"card_last_four": "5454"}), "Lock 5454?")
-        d.push("Nothing was changed.")
-        handle = confirm_by_keypad(d.session, d.state, "2")
+        handle = await confirm_by_keypad(d.session, d.state, "2")
         assert handle is not None
         await handle
         assert d.state.pending_confirmation is None

@@ -142,6 +142,3 @@ def consent_key(action: str, card_last_four: str | None, merchant: str | None = 
     """What `SessionState.keypad_consent` / `app_consent` holds after a yes to this read-back
     on that channel."""
     return _key(Target(action=action, card_last_four=card_last_four, merchant=merchant))
-
-
-keypad_key = consent_key

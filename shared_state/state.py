@@ -246,12 +246,12 @@ class SessionState:
     # confirmed only by what the caller said, judged in code (agents.consent).
     caller_words: str = ""
     # What the desk said last, and what it had said before the caller's latest turn (the
-    # question that turn answered); a keypad yes to the pending read-back (agents.consent).
+    # question that turn answered) (agents.consent).
     last_heard: str = ""
     heard_before: str = ""
+    # A keypad 1, or a tap on the app's Confirm, for the pending read-back: each set only
+    # while the write it confirms runs (agents.app_confirm.answer_read_back).
     keypad_consent: str | None = None
-    # A tap on the app's Confirm for the pending read-back, set only while the write it
-    # confirms runs (agents.app_confirm).
     app_consent: str | None = None
     _principal: Principal | None = None
 

@@ -304,7 +304,7 @@ def _intent(t: str, u: Understanding) -> Ask | None:
     """What the caller wants, read by the classifier, leaving out credentials and the card
     actions the caller turned down ("don't lock it, just dispute it")."""
     text = NEGATED_ACTION.sub(" ", t)
-    if (m := YES.search(text)) is not None:
+    while (m := YES.search(text)) is not None and m.end() > 0:
         text = text[m.end() :]  # "yes, dispute it": the yes is grammar, the rest a request
     if (bare := _CREDENTIALS.sub(" ", text)) != text and not _FILLER.sub(" ", bare).strip():
         return None  # only credentials ("my PIN is 1234", "sorry, try 2222")
@@ -313,7 +313,8 @@ def _intent(t: str, u: Understanding) -> Ask | None:
     if NO.search(tail) or _intent_of(tail)[0]:
         text = tail  # what the caller corrected to replaces what came before
     name, main = _intent_of(text)
-    clauses = [_intent_of(c) for c in _CLAUSE.split(text)]
+    # A clause that is only a yes or a no ("hold on", "cancel that") is grammar, not a request.
+    clauses = [_intent_of(c) for c in _CLAUSE.split(text) if YES.sub("", NO.sub("", c)).strip()]
     if main is Ask.FORGOT_PIN or any(a is Ask.FORGOT_PIN for _, a in clauses):
         u.extras["forgot_pin"] = "yes"
     # A request in any clause comes before small talk around it; of several, the most urgent

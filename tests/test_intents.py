@@ -148,6 +148,10 @@ def test_every_intent_has_a_tool_or_an_honest_answer() -> None:
         ("lock my visa and dispute the uber charge", Ask.DISPUTE),  # the lock is queued after
         ("show my transactions and lock my visa", Ask.TRANSACTIONS),  # as urgent: the first said
         ("my customer number is 1001", Ask.VERIFY),
+        ("Yes please, go ahead.", Ask.YES),  # every yes phrase is grammar, not a request
+        ("yes, the one ending 5454", Ask.YES),  # a card named is a slot, not a lock
+        ("hold on, let me check my wallet", Ask.NO),  # "hold on" is a no, not a card hold
+        ("twenty five", Ask.UNKNOWN),  # numbers are slots: never "send fifty dollars"
     ],
 )
 def test_understanding_reads_the_table_and_keeps_grammar_for_the_rest(said: str, ask: Ask) -> None:

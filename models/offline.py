@@ -329,12 +329,13 @@ def _done_this_turn(
 def _queued_lock(ctx: Context) -> Reply | None:
     """'Lock my visa and dispute the uber charge': the dispute is open; the lock the same
     sentence asked for comes next (read back for a yes), not dropped."""
-    said = ctx.last_of_role("user") or ""
+    # The request that started the dispute: this turn, or before "which charge?" was asked.
+    said = next((t for t in reversed(ctx.user_messages()) if understand(t).ask is Ask.DISPUTE), "")
+    if not ctx.has("lock_card") or not LOCK.search(said) or NEGATED_LOCK.search(said):
+        return None
+    if ctx.last_call(("lock_card",)) is not None:
+        return None
     u = understand(said)
-    if not ctx.has("lock_card") or u.ask is not Ask.DISPUTE or not LOCK.search(said):
-        return None
-    if NEGATED_LOCK.search(said) or ctx.last_call(("lock_card",)) is not None:
-        return None
     return call("lock_card", card_last_four=u.card_last_four, card_type=card_type(u))
 
 

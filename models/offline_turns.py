@@ -653,7 +653,13 @@ def _on_yes(ctx: Context) -> Reply:
             "or help with a card?",
             frame=Frame(kind="menu"),
         )
+    if frame is not None and not frame.yes_no:  # "which one?" is still open: ask it again
+        return Reply(text=frame.question or last_said(ctx), frame=frame)
     return Reply(text="Okay. What would you like me to do?")
+
+
+def last_said(ctx: Context) -> str:
+    return ctx.last_of_role("assistant") or ""
 
 
 def _on_no(ctx: Context) -> Reply:

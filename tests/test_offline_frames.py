@@ -170,3 +170,20 @@ async def test_a_why_question_of_its_own_is_a_request_not_a_re_ask(db: Database)
         await call.say("1003 2468")  # the menu question is pending
         t = await call.say("why was my card declined yesterday")
         assert "3737 is locked, which is why payments on it are declined" in t.text
+
+
+async def test_a_queued_lock_waits_for_the_charge_the_dispute_needs(db: Database) -> None:
+    """'Lock my card and dispute the uber one' where no Uber charge exists: the desk asks
+    which charge (a bare "yes" asks again), opens that dispute, then reads the lock back."""
+    async with OfflineCall(db) as call:
+        await call.say("1002 5678")
+        t = await call.say("lock my card and dispute the uber one")
+        assert "couldn't find a charge from uber" in t.text
+        t = await call.say("yes")
+        assert "Which charge do you mean" in t.text
+        await call.say("chipotle")
+        t = await call.say("yes")
+        assert "opened a dispute" in t.text and "lock the Visa debit card ending 1881" in t.text
+        await call.say("yes")
+    assert await _card_status(db, "1002", "1881") == "locked"
+    assert await _disputes(db, "1002") == ["dispute"]

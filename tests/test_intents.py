@@ -98,6 +98,8 @@ HELD_OUT: list[tuple[str, str]] = [
     ("I've forgotten my customer number", "forgot_pin"),
     ("there's something wrong with my bank account", "account_help"),
     ("I have an issue with my account", "account_help"),
+    ("I moved house, can you update my address", "account_details"),
+    ("I'd like to change my contact number", "account_details"),
 ]
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from .openai_rules import request_errors
+from .server import StandInServer
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,12 @@ class Stall:
 Turn = str | Call | list[Call] | HttpError | Cut | Stall | Callable[[dict[str, Any]], Any]
 
 
-class OpenAIChatStandIn:
+class OpenAIChatStandIn(StandInServer):
     def __init__(self, *turns: Turn, fallback: Turn = "OK.") -> None:
+        super().__init__()
         self._turns: deque[Turn] = deque(turns)
         self.fallback = fallback
         self._ids = count(1)
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
         self.requests: list[dict[str, Any]] = []  # accepted bodies, in order
         self.rejections: list[list[str]] = []  # errors of refused bodies
         self.replies: list[Any] = []  # the turn each accepted request got
@@ -74,20 +74,8 @@ class OpenAIChatStandIn:
     def tools_of(self, n: int) -> list[str]:
         return [t["function"]["name"] for t in self.requests[n].get("tools", [])]
 
-    async def start(self) -> str:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._completions)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}/v1"
-        return self.base_url
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()

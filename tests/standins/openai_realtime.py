@@ -22,6 +22,7 @@ from aiohttp import WSMsgType, web
 
 from .openai_chat import Call
 from .openai_rules import function_schema_errors
+from .server import StandInServer
 from .speech import encoded_silence
 
 
@@ -61,13 +62,12 @@ class Connection:
         return [t["name"] for t in self.session.get("tools", [])]
 
 
-class OpenAIRealtimeStandIn:
+class OpenAIRealtimeStandIn(StandInServer):
     def __init__(self, *turns: RealtimeTurn, fallback: str = "OK.") -> None:
+        super().__init__()
         self._turns: deque[RealtimeTurn] = deque(turns)
         self._fallback = fallback
         self._ids = count(1)
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
         self.connections: list[Connection] = []
         self.errors: list[dict[str, Any]] = []
         self.speech_requests: list[dict[str, Any]] = []  # /v1/audio/speech (say() lines)
@@ -79,21 +79,9 @@ class OpenAIRealtimeStandIn:
     def remaining(self) -> int:
         return len(self._turns)
 
-    async def start(self) -> str:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/v1/realtime", self._ws)
         app.router.add_post("/v1/audio/speech", self._speech)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}/v1"
-        return self.base_url
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     async def _speech(self, request: web.Request) -> web.Response:
         """The speech endpoint realtime mode's TTS uses for fixed lines: MP3 (or PCM) audio."""

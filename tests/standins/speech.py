@@ -24,29 +24,7 @@ import av
 import numpy as np
 from aiohttp import WSMsgType, web
 
-
-class _Server:
-    def __init__(self) -> None:
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
-
-    def routes(self, app: web.Application) -> None:
-        raise NotImplementedError
-
-    async def start(self) -> str:
-        app = web.Application()
-        self.routes(app)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}/v1"
-        return self.base_url
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+from .server import StandInServer
 
 
 @dataclass
@@ -57,7 +35,7 @@ class ListenConnection:
     controls: list[str] = field(default_factory=list)  # KeepAlive, Finalize, CloseStream
 
 
-class DeepgramStandIn(_Server):
+class DeepgramStandIn(StandInServer):
     def __init__(self) -> None:
         super().__init__()
         self._pending: deque[str] = deque()
@@ -125,7 +103,7 @@ class Synthesis:
     text: str = ""
 
 
-class ElevenLabsStandIn(_Server):
+class ElevenLabsStandIn(StandInServer):
     def __init__(self) -> None:
         super().__init__()
         self.syntheses: list[Synthesis] = []

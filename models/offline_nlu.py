@@ -247,6 +247,7 @@ _SMALL_TALK = {
     None, Ask.GREETING, Ask.THANKS, Ask.ABOUT, Ask.REPEAT, Ask.SOMETHING_ELSE, Ask.FORGOT_PIN,
     Ask.ACCOUNT_HELP,
 }  # fmt: skip
+_ASKS = {a.value: a for a in Ask}
 _DATA_ASKS = {
     Ask.HUMAN, Ask.SUSPICIOUS, Ask.STOLEN, Ask.LOST, Ask.UNLOCK, Ask.LIST_CARDS, Ask.LOCK,
     Ask.DISPUTE, Ask.BALANCE, Ask.TRANSACTIONS, Ask.CARD_HELP,
@@ -278,11 +279,10 @@ def corrected(text: str) -> str:
 def _self_correction(t: str, u: Understanding) -> None:
     """'Lock the debit card, no wait, the credit card': the card (or account) named after
     the correction is the one meant; the request stays the one before it."""
-    found = list(_CORRECTED.finditer(t))
-    if not found or found[-1].start() == 0:
+    if (after := corrected(t)) == t:
         return
     tail = Understanding(Ask.UNKNOWN)
-    _slots(t[found[-1].end() :], tail)
+    _slots(after, tail)
     if tail.card_hint or tail.card_last_four:
         u.card_hint, u.card_last_four = tail.card_hint, tail.card_last_four
     if tail.account:
@@ -297,7 +297,7 @@ def _intent_of(text: str) -> tuple[str | None, Ask | None]:
         return None, None
     if intent.answer:
         return intent.name, Ask.OUT_OF_SCOPE
-    return intent.name, Ask(intent.name) if intent.name in Ask._value2member_map_ else None
+    return intent.name, _ASKS.get(intent.name)  # None: `other`, nothing this line does
 
 
 def _intent(t: str, u: Understanding) -> Ask | None:

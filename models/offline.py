@@ -554,11 +554,11 @@ def _greeter_returning(ctx: Context) -> Reply:
             "help with: your balance, your transactions, or a card?",
             frame=Frame(kind="menu"),
         )
+    if (request is not None and request.ask is Ask.GOODBYE) or need == "nothing_more":
+        return call("end_call") if ctx.has("end_call") else Reply(text=GOODBYE_LINE)
     passed_on = _what_the_desk_passed_on(ctx, request)
     if passed_on is not None and passed_on.ask in _ROUTABLE and ctx.tools:
         return route(ctx, passed_on)
-    if (request is not None and request.ask is Ask.GOODBYE) or need == "nothing_more":
-        return call("end_call") if ctx.has("end_call") else Reply(text=GOODBYE_LINE)
     return Reply(text="Sure. What else can I help you with today?")
 
 

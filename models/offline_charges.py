@@ -78,14 +78,6 @@ def last_listing(ctx: Context) -> list[Listed]:
     return [x for x in listed if x.ref not in earlier] or listed
 
 
-def all_listed_refs(ctx: Context) -> set[int]:
-    refs: set[int] = set()
-    for item in ctx.items:
-        if item.type == "function_call_output":
-            refs.update(_refs(item))
-    return refs
-
-
 def pick_charge(listed: list[Listed], text: str, *, by_position: bool = True) -> Listed | None:
     """The one listed transaction the caller's words point to, or None."""
     if not listed:

@@ -77,13 +77,6 @@ class Context:
             i.text_content or "" for i in self.items if i.type == "message" and i.role == "user"
         ]
 
-    def system_texts(self) -> list[str]:
-        return [
-            i.text_content or ""
-            for i in self.items
-            if i.type == "message" and i.role in ("system", "developer")
-        ]
-
     def brief(self) -> HandoffBrief:
         """The typed handoff brief this desk was given (empty at the first desk)."""
         for item in reversed(self.items):

@@ -689,4 +689,6 @@ def _on_no(ctx: Context) -> Reply:
             text="No problem. I can only share account details with the account holder, "
             f"once they're verified. {ANYTHING_ELSE}"
         )
+    if kind in ("offer_also", "offer_person"):
+        return Reply(text=f"Okay. {ANYTHING_ELSE}")  # a no to the offer, not to the call
     return route(ctx, Understanding(Ask.GOODBYE))

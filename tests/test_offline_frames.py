@@ -187,3 +187,14 @@ async def test_a_queued_lock_waits_for_the_charge_the_dispute_needs(db: Database
         await call.say("yes")
     assert await _card_status(db, "1002", "1881") == "locked"
     assert await _disputes(db, "1002") == ["dispute"]
+
+
+async def test_no_to_an_offer_is_not_a_goodbye_and_a_second_no_is(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("what's my balance and my recent transactions")
+        assert "balance too?" in t.text
+        t = await call.say("no")
+        assert "anything else" in t.text and t.agent == "transactions"
+        t = await call.say("no")
+        assert "Goodbye" in t.text and t.agent == "greeter"

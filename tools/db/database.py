@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -38,6 +39,7 @@ from .retry import PoolBusy, is_transient, with_retry
 
 logger = logging.getLogger("bank.db")
 T = TypeVar("T")
+R = TypeVar("R", Account, Card, Case, Customer, Transaction)
 
 MAX_PIN_FAILURES = 3
 LOCKOUT = timedelta(minutes=15)
@@ -209,27 +211,15 @@ def is_valid_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= BIGINT_MAX
 
 
-def _customer(row: asyncpg.Record) -> Customer:
-    return Customer(row["id"], row["customer_number"], row["full_name"], row["phone_e164"])
-
-
-def _card(row: asyncpg.Record) -> Card:
-    return Card(
-        row["id"], row["account_id"], row["last_four"], row["network"], row["kind"], row["status"]
-    )
+def _from_row(cls: type[R], row: asyncpg.Record, **given: Any) -> R:
+    """`cls` from the row's columns of the same names as its fields; `given` are the fields
+    that are no column (or a column of another name)."""
+    named = {f.name: row[f.name] for f in fields(cls) if f.name not in given}
+    return cls(**named, **given)
 
 
 def _transaction(row: asyncpg.Record) -> Transaction:
-    return Transaction(
-        id=row["id"],
-        account_id=row["account_id"],
-        account_kind=row["kind"],
-        amount_cents=row["amount_cents"],
-        merchant=row["merchant"],
-        category=row["category"],
-        status=row["status"],
-        occurred_at=row["occurred_at"],
-    )
+    return _from_row(Transaction, row, account_kind=row["kind"])
 
 
 class Database:
@@ -332,6 +322,11 @@ class Database:
                 raise DatabaseUnavailable("the bank database is unreachable") from exc
             raise
 
+    async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """All rows of one read, retried like every read."""
+        rows: list[asyncpg.Record] = await self._run(lambda c: c.fetch(sql, *args))
+        return rows
+
     async def ping(self) -> int:
         return await self._run(lambda conn: conn.fetchval("SELECT 1"))  # type: ignore[no-any-return]
 
@@ -345,7 +340,7 @@ class Database:
         )
         if row is None:
             raise NotFound("no such customer")
-        return _customer(row)
+        return _from_row(Customer, row)
 
     async def customer_by_number(self, customer_number: str) -> Customer:
         row = await self._run(
@@ -355,14 +350,14 @@ class Database:
         )
         if row is None:
             raise NotFound("no such customer")
-        return _customer(row)
+        return _from_row(Customer, row)
 
     async def customer_by_phone(self, phone_e164: str) -> Customer | None:
         """Caller-id lookup. Returns None when zero or several customers share the number."""
-        rows = await self._run(
-            lambda c: c.fetch("SELECT * FROM customers WHERE phone_e164 = $1 LIMIT 2", phone_e164)
+        rows = await self._fetch(
+            "SELECT * FROM customers WHERE phone_e164 = $1 LIMIT 2", phone_e164
         )
-        return _customer(rows[0]) if len(rows) == 1 else None
+        return _from_row(Customer, rows[0]) if len(rows) == 1 else None
 
     async def verify_pin(
         self, customer_number: str, pin: str, *, now: datetime | None = None
@@ -404,7 +399,7 @@ class Database:
             )
             if done is None:
                 return await self._locked_meanwhile(row["id"])
-            return VerificationResult(VerificationStatus.VERIFIED, _customer(row))
+            return VerificationResult(VerificationStatus.VERIFIED, _from_row(Customer, row))
         counted = await self._run(
             lambda c: c.fetchrow(_PIN_FAILURE_SQL, row["id"], current, MAX_PIN_FAILURES, LOCKOUT),
             retry=False,
@@ -441,28 +436,13 @@ class Database:
     # -- accounts & transactions ----------------------------------------------------------------
 
     async def accounts(self, customer_id: int) -> list[Account]:
-        rows = await self._run(
-            lambda c: c.fetch(
-                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a WHERE a.customer_id = $1 "
-                "ORDER BY CASE a.kind WHEN 'checking' THEN 0 WHEN 'savings' THEN 1 ELSE 2 END,"
-                " a.id",
-                customer_id,
-            )
+        rows = await self._fetch(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a WHERE a.customer_id = $1 "
+            "ORDER BY CASE a.kind WHEN 'checking' THEN 0 WHEN 'savings' THEN 1 ELSE 2 END,"
+            " a.id",
+            customer_id,
         )
-        return [
-            Account(
-                id=r["id"],
-                customer_id=r["customer_id"],
-                kind=r["kind"],
-                nickname=r["nickname"],
-                number_last_four=r["number_last_four"],
-                ledger_balance_cents=r["ledger_balance_cents"],
-                available_balance_cents=r["available_balance_cents"],
-                credit_limit_cents=r["credit_limit_cents"],
-                pending_cents=r["pending_cents"],
-            )
-            for r in rows
-        ]
+        return [_from_row(Account, r) for r in rows]
 
     async def transactions(
         self,
@@ -497,7 +477,7 @@ class Database:
                 args.append(value)
                 where.append(" AND " + predicate.format(len(args)))
         sql = _TRANSACTIONS_SQL.format(inner="".join(inner), outer="".join(outer))
-        rows = await self._run(lambda c: c.fetch(sql, *args))
+        rows = await self._fetch(sql, *args)
         return [_transaction(r) for r in rows]
 
     async def transaction_for_customer(self, customer_id: int, transaction_id: int) -> Transaction:
@@ -520,26 +500,22 @@ class Database:
     # -- cards ------------------------------------------------------------------------------------
 
     async def cards(self, customer_id: int) -> list[Card]:
-        rows = await self._run(
-            lambda c: c.fetch(
-                f"SELECT {_CARD_COLUMNS} FROM cards c WHERE c.customer_id = $1 ORDER BY c.id",
-                customer_id,
-            )
+        rows = await self._fetch(
+            f"SELECT {_CARD_COLUMNS} FROM cards c WHERE c.customer_id = $1 ORDER BY c.id",
+            customer_id,
         )
-        return [_card(r) for r in rows]
+        return [_from_row(Card, r) for r in rows]
 
     async def card_for_account(self, customer_id: int, account_id: int) -> Card | None:
         if not (is_valid_id(customer_id) and is_valid_id(account_id)):
             return None
-        rows = await self._run(
-            lambda c: c.fetch(
-                f"SELECT {_CARD_COLUMNS} FROM cards c WHERE c.customer_id = $1 "
-                "AND c.account_id = $2 ORDER BY (c.status = 'active') DESC, c.id LIMIT 1",
-                customer_id,
-                account_id,
-            )
+        rows = await self._fetch(
+            f"SELECT {_CARD_COLUMNS} FROM cards c WHERE c.customer_id = $1 "
+            "AND c.account_id = $2 ORDER BY (c.status = 'active') DESC, c.id LIMIT 1",
+            customer_id,
+            account_id,
         )
-        return _card(rows[0]) if rows else None
+        return _from_row(Card, rows[0]) if rows else None
 
     async def set_card_status(
         self,
@@ -572,7 +548,7 @@ class Database:
         )
         if row is None:
             raise NotFound("no such card for this customer")
-        card = _card(row)
+        card = _from_row(Card, row)
         change = row["change"]
         if change == "replayed":
             return CardActionResult(card, CardChange.REPLAYED, row["seen_from"])
@@ -584,12 +560,10 @@ class Database:
         return CardActionResult(updated, CardChange.CHANGED, card.status)
 
     async def card_events(self, card_id: int) -> list[dict[str, Any]]:
-        rows = await self._run(
-            lambda c: c.fetch(
-                "SELECT from_status, to_status, reason, actor, idempotency_key, created_at "
-                "FROM card_events WHERE card_id = $1 ORDER BY id",
-                card_id,
-            )
+        rows = await self._fetch(
+            "SELECT from_status, to_status, reason, actor, idempotency_key, created_at "
+            "FROM card_events WHERE card_id = $1 ORDER BY id",
+            card_id,
         )
         return [dict(r) for r in rows]
 
@@ -620,7 +594,7 @@ class Database:
                     transaction_id,
                 )
                 if existing is not None:
-                    return _case(existing, created=False)
+                    return _from_row(Case, existing, created=False)
                 row = await conn.fetchrow(
                     "INSERT INTO cases (customer_id, kind, card_id, transaction_id, summary, "
                     "idempotency_key) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
@@ -632,15 +606,15 @@ class Database:
                     idempotency_key,
                 )
                 assert row is not None  # INSERT ... RETURNING always yields the row
-                return _case(row, created=True)
+                return _from_row(Case, row, created=True)
 
         return await self._run(txn)
 
     async def cases(self, customer_id: int) -> list[Case]:
-        rows = await self._run(
-            lambda c: c.fetch("SELECT * FROM cases WHERE customer_id = $1 ORDER BY id", customer_id)
+        rows = await self._fetch(
+            "SELECT * FROM cases WHERE customer_id = $1 ORDER BY id", customer_id
         )
-        return [_case(r, created=False) for r in rows]
+        return [_from_row(Case, r, created=False) for r in rows]
 
     # -- audit & checkpoints --------------------------------------------------------------------
 
@@ -658,10 +632,8 @@ class Database:
         await self._run(lambda c: c.execute(_AUDIT_AND_CHECKPOINT_SQL, *args))
 
     async def handoff_audit(self, session_id: str) -> list[dict[str, Any]]:
-        rows = await self._run(
-            lambda c: c.fetch(
-                "SELECT * FROM handoff_audit WHERE session_id = $1 ORDER BY seq", session_id
-            )
+        rows = await self._fetch(
+            "SELECT * FROM handoff_audit WHERE session_id = $1 ORDER BY seq", session_id
         )
         return [dict(r) for r in rows]
 
@@ -682,10 +654,8 @@ class Database:
         )
 
     async def security_events(self, session_id: str) -> list[dict[str, Any]]:
-        rows = await self._run(
-            lambda c: c.fetch(
-                "SELECT * FROM security_events WHERE session_id = $1 ORDER BY id", session_id
-            )
+        rows = await self._fetch(
+            "SELECT * FROM security_events WHERE session_id = $1 ORDER BY id", session_id
         )
         return [dict(r) for r in rows]
 
@@ -751,18 +721,6 @@ async def _check_pin_off_loop(pin: str, stored: str) -> bool:
     if _pin_executor is None:
         _pin_executor = ThreadPoolExecutor(_PIN_THREADS, thread_name_prefix="pin-check")
     return await asyncio.get_running_loop().run_in_executor(_pin_executor, check_pin, pin, stored)
-
-
-def _case(row: asyncpg.Record, *, created: bool) -> Case:
-    return Case(
-        id=row["id"],
-        kind=row["kind"],
-        status=row["status"],
-        card_id=row["card_id"],
-        transaction_id=row["transaction_id"],
-        summary=row["summary"],
-        created=created,
-    )
 
 
 def _escape_like(text: str) -> str:

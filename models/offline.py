@@ -311,19 +311,32 @@ def _next_card(ctx: Context, previous: llm.FunctionCall) -> Reply | None:
     return None
 
 
+def _earlier_this_turn(
+    ctx: Context, output: llm.FunctionCallOutput
+) -> list[tuple[llm.FunctionCallOutput, AnyOutcome | None]]:
+    """The tool outputs of this turn before `output` (since the caller last spoke)."""
+    found: list[tuple[llm.FunctionCallOutput, AnyOutcome | None]] = []
+    for item in ctx.items:
+        if item is output:
+            break
+        if item.type == "message" and item.role == "user":
+            found = []
+        elif item.type == "function_call_output":
+            found.append((item, outcome_of(item)))
+    return found
+
+
+def _said_earlier(ctx: Context, output: llm.FunctionCallOutput, kind: type, then: str) -> str:
+    """The sentence of the last `kind` outcome earlier this turn, said before this one."""
+    earlier = [said_of(i) for i, o in _earlier_this_turn(ctx, output) if isinstance(o, kind)]
+    return earlier[-1] + then if earlier else ""
+
+
 def _done_this_turn(
     ctx: Context, output: llm.FunctionCallOutput, then: str = " Now the next card. "
 ) -> str:
     """A card action completed earlier in this same turn, said before the next read-back."""
-    done = ""
-    for item in ctx.items:
-        if item.type == "message" and item.role == "user":
-            done = ""
-        elif item is output:
-            break
-        elif item.type == "function_call_output" and isinstance(outcome_of(item), CardChanged):
-            done = said_of(item) + then
-    return done
+    return _said_earlier(ctx, output, CardChanged, then)
 
 
 def _queued_lock(ctx: Context) -> Reply | None:
@@ -362,29 +375,16 @@ def _unmatched_merchant(ctx: Context, output: llm.FunctionCallOutput) -> str:
     """A merchant filter that matched nothing earlier this turn (the latest were read
     instead); a filter that did match ("what was the amazon charge?") is no miss."""
     missed = ""
-    for item in ctx.items:
-        if item.type == "message" and item.role == "user":
-            missed = ""
-        elif item is output:
-            break
-        elif item.type == "function_call_output" and (call := ctx.call_for(item)) is not None:
-            merchant = json.loads(call.arguments or "{}").get("merchant")
-            found = outcome_of(item)
-            if merchant and isinstance(found, Transactions) and not found.items:
-                missed = f"I couldn't find anything from {merchant}, so here are your latest. "
+    for item, found in _earlier_this_turn(ctx, output):
+        call_made = ctx.call_for(item)
+        merchant = json.loads(call_made.arguments or "{}").get("merchant") if call_made else None
+        if merchant and isinstance(found, Transactions) and not found.items:
+            missed = f"I couldn't find anything from {merchant}, so here are your latest. "
     return missed
 
 
 def _disputed_this_turn(ctx: Context, output: llm.FunctionCallOutput) -> str:
-    said = ""
-    for item in ctx.items:
-        if item.type == "message" and item.role == "user":
-            said = ""
-        elif item is output:
-            break
-        elif item.type == "function_call_output" and isinstance(outcome_of(item), DisputeOpened):
-            said = said_of(item) + " And the card: "
-    return said
+    return _said_earlier(ctx, output, DisputeOpened, " And the card: ")
 
 
 def _asks_which(outcome: AnyOutcome | None) -> bool:

@@ -213,7 +213,13 @@ _MERCHANT_AT = _rx(
 _MERCHANT_BEFORE = _rx(
     r"\b(?:the|that|this|an?|my)\s+([A-Za-z0-9&'][A-Za-z0-9&'.-]{1,30}"
     r"(?:\s+[A-Za-z0-9&'.-]{2,30})?)\s+(?:charges?|transactions?|purchases?|"
-    r"payments?|debits?|one|rides?|trips?|orders?|subscriptions?|bills?|thing)\b"
+    r"payments?|debits?|one|rides?|trips?|orders?|subscriptions?|bills?|thing|place|store|"
+    r"shop)\b"
+)
+# "did I pay netflix this month": the one word paid, never a pronoun or a filler.
+_MERCHANT_PAID = _rx(
+    r"\b(?:pay|paid)\s+(?!(?:for|my|the|it|them|anything|anyone|something|any|me|you|"
+    r"back|off|with|in|by|on|at|to|a|an)\b)([a-z][\w&'-]{1,30})\b"
 )
 # "show me uber transactions", "any netflix charges", "amazon purchases this month": one
 # word, checked last and against more words that describe transactions rather than name a
@@ -455,7 +461,7 @@ def _distinctive(candidate: str) -> str:
 
 
 def _merchant(t: str) -> str | None:
-    for rx in (_MERCHANT_BEFORE, _MERCHANT_AT, _MERCHANT_ON):
+    for rx in (_MERCHANT_BEFORE, _MERCHANT_AT, _MERCHANT_ON, _MERCHANT_PAID):
         for m in rx.finditer(t):
             candidate = _LEADING_RECENCY.sub("", m.group(1)).strip(" .'-")
             candidate = _SOME.sub("", candidate)  # "from some coffee place"
@@ -466,6 +472,8 @@ def _merchant(t: str) -> str | None:
                 continue  # "to dispute a charge", "to check the payments"
             if re.fullmatch(r"\$?[\d\s.,]+(?:dollars?|bucks|usd)?", candidate, re.IGNORECASE):
                 continue
+            if spoken_number(candidate) is not None:
+                continue  # "my last ten transactions": a count, not a merchant
             return _distinctive(candidate)[:40]
     for m in _MERCHANT_BARE.finditer(t):
         word = m.group(1).strip(" .'-").lower()

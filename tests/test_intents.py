@@ -165,3 +165,22 @@ def test_what_else_a_sentence_asks_for_stays_visible() -> None:
     assert u.extras.get("forgot_pin") == "yes"  # the dialogue still offers the PIN help
     assert understand("my customer number is 1001 and my PIN is 1234").then is None
     assert understand("customer 1003 pin 2468, lock my credit card").then is Ask.LOCK
+
+
+@pytest.mark.parametrize(
+    ("said", "ask", "merchant", "count"),
+    [
+        ("ok and did i pay netflix this month", Ask.TRANSACTIONS, "netflix", None),
+        ("and the coffee place?", Ask.TRANSACTIONS, "coffee", None),  # a follow-up listing
+        ("how about at uber", Ask.TRANSACTIONS, "uber", None),  # not a balance
+        ("can you read me my last ten transactions", Ask.TRANSACTIONS, None, 10),  # a count
+        ("which ones are pending", Ask.TRANSACTIONS, None, None),  # not branch hours
+        ("is my credit card locked", Ask.LIST_CARDS, None, None),  # a question, not a lock
+        ("i paid for it already", Ask.TRANSACTIONS, None, None),  # "for" names no merchant
+    ],
+)
+def test_caller_lines_found_by_scripted_calls(
+    said: str, ask: Ask, merchant: str | None, count: int | None
+) -> None:
+    u = understand(said)
+    assert (u.ask, u.merchant, u.count) == (ask, merchant, count)

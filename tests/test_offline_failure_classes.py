@@ -228,3 +228,20 @@ async def test_a_self_correction_answering_which_card_replaces_the_card(db: Data
         "active",
         "locked",
     )
+
+
+async def test_follow_ups_at_the_transactions_desk_name_the_merchant(db: Database) -> None:
+    """Found by scripted calls: a follow-up naming a merchant lists that merchant's charges
+    ("how about at uber" read the balances), a count is not a merchant, and "is my card
+    locked?" reads the cards instead of proposing a lock."""
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("what did I spend at whole foods this week")
+        assert "Whole Foods" in t.text
+        t = await call.say("how about at uber")
+        assert t.agent == "transactions" and "Uber" in t.text and "Whole Foods" not in t.text
+        t = await call.say("can you read me my last ten transactions")
+        assert "couldn't find anything" not in t.text and "Netflix" in t.text
+        t = await call.say("is my credit card locked")
+        assert t.agent == "card_security" and "5454, active" in t.text
+        assert "To confirm" not in t.text

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 from livekit.agents import llm
 
@@ -99,16 +98,6 @@ def carried_context(
         content=scrub(f"{BRIEF_PREFIX} {brief.render()}{note}"),
         # The same brief as data, for code that acts on it (the offline model): the text
         # above is for a model to read; `open_question` stays model-written words in both.
-        extra={BRIEF_KEY: _scrubbed(brief.typed(), scrub)},
+        extra={BRIEF_KEY: brief.typed(scrub)},
     )
     return ctx
-
-
-def _scrubbed(value: Any, scrub: Callable[[str], str]) -> Any:
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, dict):
-        return {k: _scrubbed(v, scrub) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrubbed(v, scrub) for v in value]
-    return value

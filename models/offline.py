@@ -174,7 +174,7 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
         return Reply(text=GOODBYE_LINE)
     if isinstance(outcome, DisputeOpened) and (queued := _queued_lock(ctx)) is not None:
         return queued
-    frame = frame_for_outcome(name, outcome, text)
+    frame = frame_for_outcome(name, outcome)
     if isinstance(outcome, Transactions) and previous is not None:
         args = json.loads(previous.arguments or "{}")
         if not outcome.items and args.get("merchant"):
@@ -184,10 +184,11 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
             if not args.get("days_back"):
                 args.pop("count", None)  # the filter's longer listing: back to the usual few
             return Reply(tool="get_transactions", arguments=args)
-        text = _unmatched_merchant(ctx, output) + text
+        missed = _unmatched_merchant(ctx, output)
         asked = _latest_request(ctx)
         if asked and asked.window and asked.days_back == args.get("days_back"):
-            text = _unmatched_merchant(ctx, output) + in_window(outcome, asked.window)
+            text = in_window(outcome, asked.window)
+        text = missed + text
     if isinstance(outcome, NeedsConfirmation):
         text = _disputed_this_turn(ctx, output) + text
     changed = isinstance(outcome, CardChanged)
@@ -197,32 +198,28 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:
         if changed and name == "lock_card" and (queued := _queued_dispute(ctx)) is not None:
             return queued
         text = _done_this_turn(ctx, output) + text
+    declined = ""
     if name == "dispute_transaction":
-        text = _done_this_turn(ctx, output, then=" And the dispute: ") + text
-    prefix = _opening_prefix(ctx)
+        done = _done_this_turn(ctx, output, then=" And the dispute: ")
+        text = done + text
+        read_back = ctx.asked("confirm_card")
+        if not done and read_back is not None and read_back.tool == "lock_card":
+            declined = "Okay, I haven't locked your card. "  # "no, don't lock it, just dispute it"
+    prefix = _opening_prefix(ctx) + declined
     if name == "get_transactions":
         text = after_more(ctx, output) or text
         if (purpose := charge_purpose(ctx)) is not None and ctx.has("transfer_to_card_security"):
             text += " " + charge_question(purpose)
             frame = pick_frame(purpose)
-    asked_before = ctx.frame()
+    read_back = ctx.asked("confirm_card")
     if (
         isinstance(outcome, NeedsConfirmation)
-        and asked_before is not None
-        and asked_before.kind == "confirm_card"
-        and is_off_script(said := understand(ctx.last_of_role("user") or ""), asked_before)
+        and read_back is not None
+        and is_off_script(said := understand(ctx.last_of_role("user") or ""), read_back)
     ):
         prefix += off_script_prefix(said, name)
     if name == "list_cards":
         text, frame = after_card_list(ctx, outcome, text)
-    declined_lock = (
-        asked_before is not None
-        and asked_before.kind == "confirm_card"
-        and asked_before.tool == "lock_card"
-        and not _done_this_turn(ctx, output)
-    )
-    if name == "dispute_transaction" and declined_lock:
-        prefix += "Okay, I haven't locked your card. "  # "no, don't lock it, just dispute it"
     if name == "lock_card" and changed and ctx.has("dispute_transaction"):
         merchant = suspect_merchant(ctx)
         if merchant and not ctx.last_call(("dispute_transaction",)):
@@ -416,7 +413,7 @@ def _spoken_error(ctx: Context, tool: str, outcome: AnyOutcome | None, text: str
             text=f"You don't have a {outcome.asked.replace('_', ' ')} account with us; you "
             f"have: {', '.join(outcome.have)}. Just name one and I'll read it."
         )
-    return Reply(text=text, frame=frame_for_outcome(tool, outcome, text))
+    return Reply(text=text, frame=frame_for_outcome(tool, outcome))
 
 
 def _verify_first(ctx: Context, outcome: AnyOutcome) -> Reply:
@@ -577,16 +574,15 @@ def _what_the_desk_passed_on(ctx: Context, request: Understanding | None) -> Und
     need = ctx.brief().need
     if need is None or need in ("nothing_more", "start_over"):
         return request
-    if request is not None and desk_of(request.ask) == desk_of(_ASK_OF_NEED[need]):
+    needed = _ASK_OF_NEED[need]
+    if request is not None and desk_of(request.ask) == desk_of(needed):
         return request
     for text in reversed(ctx.user_messages()):
         u = understand(text)
-        if desk_of(u.ask) == desk_of(_ASK_OF_NEED[need]):
+        if desk_of(u.ask) == desk_of(needed):
             return u
     # "My checking balance and my transactions": the same words, for the other desk.
-    return (
-        replace(request, ask=_ASK_OF_NEED[need]) if request else Understanding(_ASK_OF_NEED[need])
-    )
+    return replace(request, ask=needed) if request else Understanding(needed)
 
 
 _NOT_A_REQUEST = (

@@ -172,8 +172,8 @@ def charge_purpose(ctx: Context) -> Ask | None:
 
 
 def asked_which_listed(ctx: Context) -> Ask | None:
-    frame = ctx.frame()
-    if frame is None or frame.kind != "pick_charge":
+    frame = ctx.asked("pick_charge")
+    if frame is None:
         return None
     return Ask.SUSPICIOUS if frame.purpose == "suspicious" else Ask.DISPUTE
 

@@ -4,6 +4,7 @@ tool calls and their outputs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from livekit.agents import llm
 
@@ -80,7 +81,7 @@ class Context:
     def brief(self) -> HandoffBrief:
         """The typed handoff brief this desk was given (empty at the first desk)."""
         for item in reversed(self.items):
-            if isinstance(item, llm.ChatMessage) and BRIEF_KEY in item.extra:
+            if is_brief(item):
                 return HandoffBrief.from_typed(item.extra[BRIEF_KEY])
         return HandoffBrief()
 
@@ -90,6 +91,11 @@ class Context:
             if item.type == "message" and item.role == "assistant":
                 return frame_of(item.extra)
         return None
+
+    def asked(self, *kinds: str) -> Frame | None:
+        """The frame of the desk's last line, when it asked one of these."""
+        frame = self.frame()
+        return frame if frame is not None and frame.kind in kinds else None
 
     def call_for(self, output: llm.FunctionCallOutput) -> llm.FunctionCall | None:
         for item in self.items:
@@ -143,5 +149,5 @@ class Context:
         return any(i.type == "message" and VERIFIED_KEY in i.extra for i in self.items)
 
 
-def is_brief(item: llm.ChatItem) -> bool:
-    return item.type == "message" and BRIEF_KEY in item.extra
+def is_brief(item: llm.ChatItem) -> TypeGuard[llm.ChatMessage]:
+    return isinstance(item, llm.ChatMessage) and BRIEF_KEY in item.extra

@@ -72,22 +72,22 @@ def frame_of(extra: dict[str, Any]) -> Frame | None:
         return None
 
 
-def frame_for_outcome(tool: str, outcome: AnyOutcome | None, say: str) -> Frame | None:
-    """The question a tool's sentence asks, from its typed outcome."""
-    question = last_question(say)
+def frame_for_outcome(tool: str, outcome: AnyOutcome | None) -> Frame | None:
+    """The question a tool's sentence asks, from its typed outcome (the words asked are
+    taken from the whole reply when it is made, OfflineBankLLM.chat)."""
     match outcome:
         case NeedsConfirmation(card=card):
-            return Frame(kind="confirm_card", tool=tool, cards=(card,), question=question)
+            return Frame(kind="confirm_card", tool=tool, cards=(card,))
         case DisputeNeedsConfirmation():
-            return Frame(kind="confirm_dispute", tool=tool, question=question)
+            return Frame(kind="confirm_dispute", tool=tool)
         case AmbiguousCard(cards=cards):
-            return Frame(kind="which_card", tool=tool, cards=tuple(cards), question=question)
+            return Frame(kind="which_card", tool=tool, cards=tuple(cards))
         case ChargeNotFound():
-            return Frame(kind="which_charge", tool=tool, question=question)
+            return Frame(kind="which_charge", tool=tool)
         case Unavailable():
-            return Frame(kind="offer_person", question=question)
+            return Frame(kind="offer_person")
         case Refused(reason="credentials_mismatch" | "invalid_credentials"):
-            return Frame(kind="credentials", question=question)
+            return Frame(kind="credentials")
     return None
 
 

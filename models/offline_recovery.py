@@ -26,8 +26,8 @@ OFF_SCRIPT = (Ask.UNKNOWN, Ask.GREETING, Ask.REPEAT, Ask.ABOUT, Ask.THANKS, Ask.
 
 def reask_card_confirmation(ctx: Context) -> Reply | None:
     """The card read-back again (a fresh one: the yes must follow it directly)."""
-    frame = ctx.frame()
-    if frame is None or frame.kind != "confirm_card" or frame.tool is None:
+    frame = ctx.asked("confirm_card")
+    if frame is None or frame.tool is None:
         return None
     found = ctx.last_call((frame.tool,))
     if found is None:
@@ -35,6 +35,15 @@ def reask_card_confirmation(ctx: Context) -> Reply | None:
     args = json.loads(found[0].arguments or "{}")
     args.pop("confirm", None)
     return Reply(tool=found[0].name, arguments=args)
+
+
+def question_again(ctx: Context, frame: Frame) -> str:
+    """The frame's question as said, to ask it again. An unlock offer names its card before
+    the question, and a request ("tell me the last four digits") ends on no question mark:
+    for those, the whole line as said."""
+    if frame.kind == "offer_unlock" or not frame.question:
+        return ctx.last_of_role("assistant") or frame.question
+    return frame.question
 
 
 def is_off_script(u: Understanding, frame: Frame | None) -> bool:
@@ -75,11 +84,7 @@ def recover(ctx: Context, u: Understanding) -> Reply | None:
         return Reply(text=f"Sure. {last}" if last else "How can I help you today?", frame=frame)
     if frame is None or u.ask in (Ask.GREETING, Ask.MORE):
         return None
-    question = frame.question
-    if frame.kind == "offer_unlock" or not question:
-        # The offer names its card before the question; a request ("tell me the last four
-        # digits") ends on no question mark: the whole line, as said.
-        question = ctx.last_of_role("assistant") or question
+    question = question_again(ctx, frame)
     if why:
         locked = _WHY_LOCKED if frame.kind == "offer_unlock" else ""
         return Reply(text=f"{locked}{question}", frame=frame)

@@ -31,7 +31,7 @@ from .offline_dialog import (
 )
 from .offline_frames import Frame
 from .offline_nlu import BALANCE, TRANSACTIONS, YES, Ask, Understanding, understand
-from .offline_recovery import ABOUT_ME, forgot_pin, recover
+from .offline_recovery import ABOUT_ME, forgot_pin, question_again, recover
 from .offline_reply import Reply, call
 from .offline_text import normalise
 
@@ -507,15 +507,10 @@ def transactions_call(u: Understanding) -> Reply:
 # -- follow-ups to the desk's own questions (read from the typed frame, never the words) --
 
 
-def _asked(ctx: Context, *kinds: str) -> Frame | None:
-    frame = ctx.frame()
-    return frame if frame is not None and frame.kind in kinds else None
-
-
 def _card_follow_up(ctx: Context, u: Understanding, text: str) -> Reply | None:
     """'The visa', 'the one ending 7070', 'my credit card' after 'which card?' (or after a
     read-back, to switch cards)."""
-    frame = _asked(ctx, "which_card", "confirm_card")
+    frame = ctx.asked("which_card", "confirm_card")
     if frame is None or u.ask in _NOT_ABOUT_A_CARD:
         return None
     which = frame.kind == "which_card"
@@ -562,7 +557,7 @@ def _card_follow_up(ctx: Context, u: Understanding, text: str) -> Reply | None:
 
 def _charge_follow_up(ctx: Context, u: Understanding, text: str) -> Reply | None:
     """The merchant name after 'which charge?'."""
-    if _asked(ctx, "which_charge") is None or not ctx.has("dispute_transaction"):
+    if ctx.asked("which_charge") is None or not ctx.has("dispute_transaction"):
         return None
     if u.ask not in (Ask.UNKNOWN, Ask.DISPUTE, Ask.SUSPICIOUS, Ask.TRANSACTIONS):
         return None
@@ -654,12 +649,8 @@ def _on_yes(ctx: Context) -> Reply:
             frame=Frame(kind="menu"),
         )
     if frame is not None and not frame.yes_no:  # "which one?" is still open: ask it again
-        return Reply(text=frame.question or last_said(ctx), frame=frame)
+        return Reply(text=question_again(ctx, frame), frame=frame)
     return Reply(text="Okay. What would you like me to do?")
-
-
-def last_said(ctx: Context) -> str:
-    return ctx.last_of_role("assistant") or ""
 
 
 def _on_no(ctx: Context) -> Reply:

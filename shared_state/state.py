@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from copy import deepcopy
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -126,16 +126,11 @@ class HandoffBrief:
     def from_typed(cls, data: dict[str, Any]) -> HandoffBrief:
         return _brief_from_dict(data)
 
-    def typed(self) -> dict[str, Any]:
-        """The brief as plain JSON data, kept on the brief's context message (`extra`)."""
-        return {
-            f.name: getattr(self, f.name).value
-            if isinstance(getattr(self, f.name), StrEnum)
-            else asdict(getattr(self, f.name))
-            if is_dataclass(getattr(self, f.name))
-            else getattr(self, f.name)
-            for f in fields(self)
-        }
+    def typed(self, scrub: Callable[[str], str] = str) -> dict[str, Any]:
+        """The brief as plain JSON data, every string through `scrub`, kept on the brief's
+        context message (`extra`); the checkpoint's own conversion."""
+        data: dict[str, Any] = _plain_value(self, scrub)
+        return data
 
 
 @dataclass

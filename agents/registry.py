@@ -6,7 +6,11 @@ import cycle between the desks and the registry."""
 
 from __future__ import annotations
 
+import functools
+
 from livekit.agents import llm
+from livekit.agents.llm import find_function_tools
+from livekit.agents.llm.tool_context import get_function_info, is_function_tool
 
 from .balance import BalanceAgent
 from .base import BankAgent
@@ -24,3 +28,13 @@ AGENTS: dict[str, type[BankAgent]] = {
 
 def build_agent(agent_id: str, chat_ctx: llm.ChatContext | None, /) -> BankAgent:
     return AGENTS[agent_id](chat_ctx=chat_ctx)
+
+
+@functools.cache
+def owner_of(tool: str) -> str | None:
+    """The desk whose own tools include `tool` (read from the desk classes, not restated)."""
+    for desk, agent in AGENTS.items():
+        own = (get_function_info(t).name for t in find_function_tools(agent) if is_function_tool(t))
+        if tool in own:
+            return desk
+    return None

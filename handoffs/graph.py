@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 AgentId = Literal["greeter", "balance", "transactions", "card_security", "human"]
 
@@ -43,3 +43,23 @@ def is_allowed(from_agent: str | None, to_agent: str) -> bool:
 
 def transfer_tool_name(to_agent: str) -> str:
     return f"transfer_to_{to_agent}"
+
+
+class _Tools(Protocol):
+    def has(self, tool: str) -> bool: ...
+
+
+def _distance(start: str, goal: str) -> int:
+    seen, frontier, steps = {start}, {start}, 0
+    while frontier and goal not in frontier:
+        frontier = {n for d in frontier for n in EDGES.get(d, frozenset())} - seen
+        seen |= frontier
+        steps += 1
+    return steps if goal in frontier else len(EDGES) + 1
+
+
+def next_hop(desk_tools: _Tools, goal: str) -> str | None:
+    """The neighbour this desk transfers to on the way to `goal` over the handoff graph: the
+    goal itself when it is one, else the nearest one, the greeter on a tie (it re-triages)."""
+    hops = [d for d in (goal, GREETER, *sorted(EDGES)) if desk_tools.has(transfer_tool_name(d))]
+    return min(hops, key=lambda hop: _distance(hop, goal)) if hops else None

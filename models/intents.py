@@ -20,13 +20,6 @@ import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
-
-from livekit.agents.llm import find_function_tools
-from livekit.agents.llm.tool_context import get_function_info, is_function_tool
-
-from agents.registry import AGENTS
-from handoffs.graph import EDGES, GREETER, transfer_tool_name
 
 
 @dataclass(frozen=True)
@@ -161,36 +154,3 @@ CLASSIFIER = NaiveBayes(TABLE)
 @functools.lru_cache(maxsize=2048)
 def classify(text: str) -> Guess:
     return CLASSIFIER.classify(text)
-
-
-# -- routing: the table's tool, the desk that owns it, the graph's next hop ----------------
-
-
-@functools.cache
-def owner_of(tool: str) -> str | None:
-    """The desk whose own tools include `tool` (read from the desk classes, not restated)."""
-    for desk, agent in AGENTS.items():
-        own = (get_function_info(t).name for t in find_function_tools(agent) if is_function_tool(t))
-        if tool in own:
-            return desk
-    return None
-
-
-class _Tools(Protocol):
-    def has(self, tool: str) -> bool: ...
-
-
-def _distance(start: str, goal: str) -> int:
-    seen, frontier, steps = {start}, {start}, 0
-    while frontier and goal not in frontier:
-        frontier = {n for d in frontier for n in EDGES.get(d, frozenset())} - seen
-        seen |= frontier
-        steps += 1
-    return steps if goal in frontier else len(EDGES) + 1
-
-
-def next_hop(desk_tools: _Tools, goal: str) -> str | None:
-    """The neighbour this desk transfers to on the way to `goal` over the handoff graph: the
-    goal itself when it is one, else the nearest one, the greeter on a tie (it re-triages)."""
-    hops = [d for d in (goal, GREETER, *sorted(EDGES)) if desk_tools.has(transfer_tool_name(d))]
-    return min(hops, key=lambda hop: _distance(hop, goal)) if hops else None

@@ -6,12 +6,13 @@ import json
 import re
 from typing import Any, Literal, get_args
 
-from handoffs.graph import transfer_tool_name
+from agents.registry import owner_of
+from handoffs.graph import next_hop, transfer_tool_name
 from shared_state import Need
 from tools.money import format_cents
 from tools.outcomes import Balance
 
-from .intents import INTENTS, Intent, next_hop, owner_of
+from .intents import INTENTS, Intent
 from .offline_charges import (
     MAX_COUNT,
     NONE_OF_THEM,

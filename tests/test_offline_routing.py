@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from agents.registry import AGENTS
-from handoffs.graph import EDGES, transfer_tool_name
-from models.intents import TABLE, next_hop, owner_of
+from agents.registry import AGENTS, owner_of
+from handoffs.graph import EDGES, next_hop, transfer_tool_name
+from models.intents import TABLE
 from tests.offline_driver import OfflineCall
 from tools.db import Database
 

@@ -1,10 +1,5 @@
-"""The intent table and the classifier trained on it, for the offline model.
-
-The table is data (intents.toml), one row per intent: example utterances, the slots it
-takes, and the tool that serves it (routing follows from the tool: this desk calls it when
-it has it, otherwise transfers toward the desk that does). Out-of-scope intents have no
-tool and an honest answer instead, with the offer of a person; the rest (a greeting, "say
-that again") the dialogue answers itself.
+"""The intent table (intents.toml: per intent its examples, slots, and the tool that serves
+it, or for what this line doesn't do an honest answer) and the classifier trained on it.
 
 The classifier is multinomial naive Bayes over word, word-pair and character-trigram
 features, trained at import from the examples: deterministic, no downloads, and it
@@ -21,6 +16,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .offline_text import VOCABULARY
+
 
 @dataclass(frozen=True)
 class Intent:
@@ -30,6 +27,7 @@ class Intent:
     examples: tuple[str, ...]
     answer: str = ""  # out of scope: what we honestly say instead
     urgency: int = 0  # several asks in one sentence: the most urgent is served first
+    kind: str = ""  # request, card_write or small_talk: how understanding weighs it
 
 
 def _load(path: Path) -> tuple[Intent, ...]:
@@ -37,11 +35,10 @@ def _load(path: Path) -> tuple[Intent, ...]:
     return tuple(
         Intent(
             name,
-            row.get("tool"),
-            tuple(row.get("slots", ())),
-            tuple(line.strip() for line in row["examples"].splitlines() if line.strip()),
-            row.get("answer", ""),
-            row.get("urgency", 0),
+            row.pop("tool", None),
+            tuple(row.pop("slots", ())),
+            tuple(line.strip() for line in row.pop("examples").splitlines() if line.strip()),
+            **row,  # answer, urgency, kind
         )
         for name, row in rows.items()
     )
@@ -54,13 +51,7 @@ THRESHOLD = 0.4  # below this posterior the desk asks one short question
 _WORD = re.compile(r"[a-z0-9']+")
 _APOSTROPHE = re.compile(r"\b(don|isn|didn|wasn|can|won|doesn|haven|aren|wouldn|couldn)(t)\b")
 
-
-def _vocabulary(path: Path) -> dict[str, frozenset[str]]:
-    rows = tomllib.loads(path.read_text(encoding="utf-8"))
-    return {key: frozenset(w.replace("_", " ") for w in v.split()) for key, v in rows.items()}
-
-
-WORDS = _vocabulary(Path(__file__).with_name("vocabulary.toml"))
+WORDS = {key: frozenset(words) for key, words in VOCABULARY.items()}
 _STOP, _SLOT_WORDS, _NAMES = WORDS["stop"], WORDS["slot"], WORDS["names"]
 
 
@@ -68,10 +59,8 @@ def _stem(word: str) -> str:
     word = word.removesuffix("'s")
     if word in _SLOT_WORDS:  # "checking" is an account, not "check"
         return word
-    for end in ("ing", "s"):
-        if word.endswith(end) and len(word) > len(end) + 2:
-            return word[: -len(end)]
-    return word
+    end = next((e for e in ("ing", "s") if word.endswith(e) and len(word) > len(e) + 2), "")
+    return word[: len(word) - len(end)]
 
 
 def _words(text: str, *, stop: bool = False, slots: bool = True) -> list[str]:
@@ -149,8 +138,4 @@ class NaiveBayes:
 
 
 CLASSIFIER = NaiveBayes(TABLE)
-
-
-@functools.lru_cache(maxsize=2048)
-def classify(text: str) -> Guess:
-    return CLASSIFIER.classify(text)
+classify = functools.lru_cache(maxsize=2048)(CLASSIFIER.classify)

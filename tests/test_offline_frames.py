@@ -1,6 +1,6 @@
 """The offline model keeps its dialogue state as typed data, never as its own sentences.
 
-A reply that asks something carries a typed frame (models/offline_frames.py); the handoff
+A reply that asks something carries a typed frame (models/offline_context.py); the handoff
 brief reaches the next desk as typed fields (HandoffBrief.typed). So rewording every
 sentence the tools produce, and every transfer reason, changes nothing the model does:
 checked here on whole calls, graded on the database."""
@@ -14,7 +14,7 @@ from livekit.agents import llm
 
 import agents.render
 from handoffs.context import BRIEF_KEY
-from models.offline_frames import FRAME_KEY, Frame, frame_of
+from models.offline_context import FRAME_KEY, Frame, frame_of
 from tests.offline_driver import OfflineCall
 from tools.db import Database
 from tools.outcomes import AnyOutcome

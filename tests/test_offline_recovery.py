@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from models.offline_charges import parse_listing, pick_charge
 from models.offline_nlu import Ask, understand
+from models.offline_slots import parse_listing, pick_charge
 from tests.offline_driver import OfflineCall
 from tools.db import Database
 from tools.outcomes import Transactions, TxnView

@@ -1,10 +1,8 @@
-"""The intent table (intents.toml: per intent its examples, slots, and the tool that serves
-it, or for what this line doesn't do an honest answer) and the classifier trained on it.
-
-The classifier is multinomial naive Bayes over word, word-pair and character-trigram
-features, trained at import from the examples: deterministic, no downloads, and it
-generalises past exact phrasings where an ordered list of regexes does not. Below the
-confidence threshold the desk asks one short question instead of guessing."""
+"""The intent table (intents.toml: per intent its examples, slots, and the tool that serves it,
+or for what this line doesn't do an honest answer) and a classifier trained on it at import:
+multinomial naive Bayes over word, word-pair and character-trigram features. Deterministic,
+no downloads, and it generalises past exact phrasings; below the confidence threshold the
+desk asks one short question instead of guessing."""
 
 from __future__ import annotations
 
@@ -13,8 +11,11 @@ import math
 import re
 import tomllib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from .offline_text import VOCABULARY
 
@@ -30,21 +31,15 @@ class Intent:
     kind: str = ""  # request, card_write or small_talk: how understanding weighs it
 
 
-def _load(path: Path) -> tuple[Intent, ...]:
-    rows = tomllib.loads(path.read_text(encoding="utf-8"))
-    return tuple(
-        Intent(
-            name,
-            row.pop("tool", None),
-            tuple(row.pop("slots", ())),
-            tuple(line.strip() for line in row.pop("examples").splitlines() if line.strip()),
-            **row,  # answer, urgency, kind
-        )
-        for name, row in rows.items()
-    )
+def _intent(
+    name: str, examples: str, tool: str | None = None, slots: Sequence[str] = (), **rest: Any
+) -> Intent:
+    said = tuple(line.strip() for line in examples.splitlines() if line.strip())
+    return Intent(name, tool, tuple(slots), said, **rest)  # rest: answer, urgency, kind
 
 
-TABLE: tuple[Intent, ...] = _load(Path(__file__).with_name("intents.toml"))
+_ROWS = tomllib.loads(Path(__file__).with_name("intents.toml").read_text(encoding="utf-8"))
+TABLE: tuple[Intent, ...] = tuple(_intent(name, **row) for name, row in _ROWS.items())
 INTENTS: dict[str, Intent] = {i.name: i for i in TABLE}
 THRESHOLD = 0.4  # below this posterior the desk asks one short question
 
@@ -64,8 +59,7 @@ def _stem(word: str) -> str:
 
 
 def _words(text: str, *, stop: bool = False, slots: bool = True) -> list[str]:
-    """The words said, stemmed, without digits and names (slots, not intents); stop and slot
-    words kept or not."""
+    """The words said, stemmed, without digits and names; stop and slot words kept or not."""
     found = _WORD.findall(_APOSTROPHE.sub(r"\1'\2", text.lower().replace("\u2019", "'")))
     return [
         _stem(w)
@@ -80,13 +74,11 @@ def _words(text: str, *, stop: bool = False, slots: bool = True) -> list[str]:
 def features(text: str) -> list[str]:
     """Content words and their letter trigrams, and pairs of every word said ("is my card
     locked" is not "lock my card")."""
-    words, said = _words(text), _words(text, stop=True)
-    grams = [f"w:{w}" for w in words]
-    grams += [f"b:{a}_{b}" for a, b in zip(said, said[1:], strict=False)]
-    for w in words:
-        padded = f" {w} "
-        grams += [f"c:{padded[i : i + 3]}" for i in range(len(padded) - 2)]
-    return grams
+    words = _words(text)
+    grams = [f"w:{w}" for w in words] + [f"b:{a}_{b}" for a, b in pairwise(_words(text, stop=True))]
+    return grams + [
+        f"c:{p[i : i + 3]}" for p in (f" {w} " for w in words) for i in range(len(p) - 2)
+    ]
 
 
 @dataclass(frozen=True)
@@ -111,7 +103,8 @@ class NaiveBayes:
         self._counts = {i.name: Counter(f for e in i.examples for f in features(e)) for i in table}
         self._vocab = {f for c in self._counts.values() for f in c}
         self._alpha = alpha
-        self._totals = {name: sum(c.values()) for name, c in self._counts.items()}
+        size = len(self._vocab)
+        self._totals = {name: sum(c.values()) + alpha * size for name, c in self._counts.items()}
         self._said = {tuple(_words(e, stop=True)): i.name for i in table for e in i.examples}
 
     def classify(self, text: str) -> Guess:
@@ -120,12 +113,8 @@ class NaiveBayes:
         feats = [f for f in features(text) if f in self._vocab]
         if not feats:
             return Guess("unknown", 0.0)
-        size = len(self._vocab)
         scores = {
-            name: sum(
-                math.log((counts[f] + self._alpha) / (self._totals[name] + self._alpha * size))
-                for f in feats
-            )
+            name: sum(math.log((counts[f] + self._alpha) / self._totals[name]) for f in feats)
             for name, counts in self._counts.items()
         }
         best = max(scores, key=lambda n: scores[n])

@@ -103,10 +103,10 @@ class _Asks:
 LOCK, BALANCE, TRANSACTIONS = _Asks("lock"), _Asks("balance"), _Asks("transactions")
 LIST_CARDS, DISPUTE = _Asks("list_cards"), _Asks("dispute")
 
+_ID = r"(?:customer|client|member|account)\s*(?:number|no\.?|#|id)?"
 _CUSTOMER_NUMBER = _rx(
-    r"\b(?:customer|client|member|account)\s*(?:number|no\.?|#|id)?(?:'s)?\s*"
-    r"(?:is|:|=)?\s*(\d[\d\s-]{2,14}\d)\b|\bi(?:'?m| am) customer\s*(\d{4,12})\b|"
-    r"\bmy number(?:'s| is)?\s*(\d{4,12})\b|\bnumber(?:'s| is)\s*(\d{4,12})\b"
+    rf"\b{_ID}(?:'s)?\s*(?:is|:|=)?\s*(\d[\d\s-]{{2,14}}\d)\b|\bi(?:'?m| am) customer\s*"
+    r"(\d{4,12})\b|\bmy number(?:'s| is)?\s*(\d{4,12})\b|\bnumber(?:'s| is)\s*(\d{4,12})\b"
 )
 _PIN = _rx(
     r"\b(?:pin|passcode|pin code|pin number|security code|password)(?:'s)?\s*"
@@ -140,18 +140,12 @@ _CARD_CHOICE = _rx(r"\b(?:cards?|one|ending)\b|\b\d{4}\b")
 _FOLLOW_UP = _rx(r"^\W*(?:what about|how about|and|any|anything|only|just|show me)\b")
 # "my PIN is 1234", "customer [number]": what gives credentials asks for nothing.
 _CREDENTIALS = _rx(
-    r"\b(?:(?:customer|client|member|account)\s*(?:number|no\.?|#|id)?|pin(?: code| number)?|"
-    r"passcode|password|security code|number)(?:'s)?\s*(?:is|:|=)?\s*(?:\d[\d\s-]*|\[[^\]]*\])|"
-    r"\[(?:number|pin redacted)\]|(?<![\d$.])\d{4,12}(?!\d)"
+    rf"\b(?:{_ID}|pin(?: code| number)?|passcode|password|security code|number)(?:'s)?\s*"
+    r"(?:is|:|=)?\s*(?:\d[\d\s-]*|\[[^\]]*\])|\[(?:number|pin redacted)\]|(?<![\d$.])\d{4,12}(?!\d)"
 )
 _CORRECTED = _rx(rf"\b{words('corrections')}\b")
 _ASKS = {a.value: a for a in Ask}
-_KINDS = {
-    k: {_ASKS.get(i.name) for i in TABLE if i.kind == k}
-    for k in ("request", "card_write", "small_talk")
-}
-_CARD_WRITES, _SMALL_TALK = _KINDS["card_write"], _KINDS["small_talk"]
-_REQUESTS = _KINDS["request"] | _CARD_WRITES  # with a customer number: a request, not a log-in
+_KIND = {_ASKS.get(i.name): i.kind for i in TABLE if i.kind}  # None: `other`, small talk
 
 
 def understand(text: str) -> Understanding:
@@ -206,7 +200,7 @@ def _intent(t: str, u: Understanding) -> Ask | None:
     # A request in any clause comes before small talk around it; of several, the most urgent
     # ("my card was stolen, and my balance?"), then the first said. The dialogue takes up the
     # others after it.
-    asks = [(n, a) for n, a in (*clauses, (name, main)) if n and a not in _SMALL_TALK]
+    asks = [(n, a) for n, a in (*clauses, (name, main)) if n and _KIND.get(a) != "small_talk"]
     if len({a for _, a in asks}) > 1:
         name, main = max(asks, key=lambda ask: INTENTS[ask[0] or ""].urgency)
     elif asks:
@@ -215,7 +209,7 @@ def _intent(t: str, u: Understanding) -> Ask | None:
         u.extras["topic"] = name
     if main is Ask.MORE and (u.merchant or u.days_back or u.count):
         return Ask.TRANSACTIONS  # "more uber charges"
-    if main in _SMALL_TALK and (
+    if _KIND.get(main) == "small_talk" and (
         u.count or u.days_back or u.min_amount is not None or (u.merchant and _FOLLOW_UP.search(t))
     ):
         return Ask.TRANSACTIONS  # "the last 5", "over 100?", "what about at Amazon"
@@ -229,7 +223,8 @@ def _decide(t: str, u: Understanding) -> Ask:
     if THIRD_PARTY.search(t):
         return Ask.THIRD_PARTY
     main = _intent(t, u)
-    if u.pin or (u.customer_number and main not in _REQUESTS):
+    # A customer number said with a request is part of it, not a log-in.
+    if u.pin or (u.customer_number and _KIND.get(main) not in ("request", "card_write")):
         u.then = main
         return Ask.VERIFY
     if u.numbers and not _FILLER.sub(" ", _NUMBERS.sub(" ", t)).strip():
@@ -244,7 +239,7 @@ def _decide(t: str, u: Understanding) -> Ask:
         and not (main is None and card_choice)
         and (
             main in (None, Ask.GOODBYE)
-            or (main in _CARD_WRITES and _NEGATION.search(t))
+            or (_KIND.get(main) == "card_write" and _NEGATION.search(t))
             or (len(t.split()) <= 3 and not re.search(r"\bcards?\b", t, re.IGNORECASE))
         )
     ):
@@ -263,14 +258,13 @@ def _slots(t: str, u: Understanding) -> None:
     if m := _PIN.search(t):
         u.pin = re.sub(r"\D", "", m.group(1))
     u.numbers = numbers = _NUMBERS.findall(t)
+    rest = [n for n in numbers if n not in (u.customer_number, u.pin)]  # the other one said
     if u.customer_number is None and u.pin is None and len(numbers) >= 2:
         u.customer_number, u.pin = numbers[0], numbers[1]
-    elif u.customer_number and u.pin is None:
-        rest = [n for n in numbers if n != u.customer_number]
-        if rest and re.search(r"\bpin|and\b", t, re.IGNORECASE):
-            u.pin = rest[0]
-    elif u.pin and u.customer_number is None:
-        u.customer_number = next((n for n in numbers if n != u.pin), None)
+    elif u.customer_number and u.pin is None and rest and re.search(r"\bpin|and\b", t, re.I):
+        u.pin = rest[0]
+    elif u.pin and u.customer_number is None and rest:
+        u.customer_number = rest[0]
     if m := _LAST_FOUR.search(t):
         u.card_last_four = next(g for g in m.groups() if g)
     u.account = next((name for name, rx in _ACCOUNT_WORDS if rx.search(t)), None)
@@ -278,8 +272,8 @@ def _slots(t: str, u: Understanding) -> None:
         u.count = _clamped(m.group(1) or m.group(2), 1, 20)
     elif _SINGLE.search(t):
         u.count = 1
-    today = datetime.now(UTC).date()
-    first, yesterday = today.replace(day=1), today - timedelta(days=1)
+    today, day = datetime.now(UTC).date(), timedelta(days=1)
+    first = today.replace(day=1)
     if m := _DAYS.search(t) or _WEEKS.search(t):
         u.days_back = _clamped(m.group(1), 1, 366, times=7 if m.re is _WEEKS else 1)
     else:  # of several periods said, the first of these; a window is cut from whole days
@@ -287,12 +281,8 @@ def _slots(t: str, u: Understanding) -> None:
             (r"\b(?:last|past) (?:week|seven days)\b|\bthis week\b", 7, None),
             (r"\b(?:past|recent) month\b", 31, None),  # the last 31 days
             (r"\bthis month\b", 0, (first, None)),
-            (
-                r"\b(?:last|previous) month\b",
-                0,
-                ((first - timedelta(days=1)).replace(day=1), first),
-            ),
-            (r"\byesterday\b", 0, (yesterday, today)),
+            (r"\b(?:last|previous) month\b", 0, ((first - day).replace(day=1), first)),
+            (r"\byesterday\b", 0, (today - day, today)),
             (r"\btoday\b", 0, (today, None)),
         )
         for pattern, days, window in periods:
@@ -322,8 +312,8 @@ _MERCHANT_ON = _rx(
 )
 # "did I pay netflix this month": the one word paid, never a pronoun or a filler.
 _MERCHANT_PAID = _rx(rf"\b(?:pay|paid)\s+(?!{words('not_paid')}\b)([a-z][\w&'-]{{1,30}})\b")
-# "show me uber transactions", "any netflix charges": one word, checked last and against
-# more words that describe transactions rather than name a merchant ("any five charges").
+# "show me uber transactions", "any netflix charges": one word, checked last and against more
+# words that describe transactions rather than name a merchant ("any five charges").
 _MERCHANT_BARE = _rx(
     rf"(?:\b(?:me|any)\s+|^)([A-Za-z][A-Za-z0-9&'.-]{{1,30}})\s+{words('merchant_nouns')}\b"
 )
@@ -333,18 +323,25 @@ _AMOUNT = _rx(r"\$?[\d\s.,]+(?:dollars?|bucks|usd)?")
 _NOT_MERCHANTS = WORDS["not_merchants"] | WORDS["not_merchant_phrases"]
 _ARTICLES, _VERBS, _PLACE_WORDS = WORDS["articles"], WORDS["verbs"], WORDS["place_words"]
 _NOT_FIRST = _NOT_MERCHANTS | _VERBS
-_NOT_BARE = _NOT_MERCHANTS | WORDS["not_bare_merchants"] | _ARTICLES | _VERBS
+# Each grammar in the order tried, with the words its merchant never starts with.
+_GRAMMARS = (
+    (_MERCHANT_BEFORE, _NOT_FIRST),
+    (_MERCHANT_AT, _NOT_FIRST),
+    (_MERCHANT_ON, _NOT_FIRST),
+    (_MERCHANT_PAID, _NOT_FIRST),
+    (_MERCHANT_BARE, _NOT_FIRST | WORDS["not_bare_merchants"] | _ARTICLES),
+)
 
 
 def _merchant(t: str) -> str | None:
-    for rx in (_MERCHANT_BEFORE, _MERCHANT_AT, _MERCHANT_ON, _MERCHANT_PAID):
+    for rx, not_first in _GRAMMARS:
         for m in rx.finditer(t):
             candidate = _SOME.sub("", _LEADING_RECENCY.sub("", m.group(1)).strip(" .'-"))
             said = candidate.lower().split()
             if (
                 said
                 and candidate.lower() not in _NOT_MERCHANTS
-                and said[0] not in _NOT_FIRST  # "to check the payments"
+                and said[0] not in not_first  # "to check the payments"
                 and said[-1] not in _ARTICLES  # "to dispute a charge"
                 and not _AMOUNT.fullmatch(candidate)
                 and spoken_number(candidate) is None  # "my last ten transactions": a count
@@ -352,8 +349,4 @@ def _merchant(t: str) -> str | None:
                 # The kind of place is not in the name ("the electronics store").
                 kept = [w for w in candidate.split() if w.lower() not in _PLACE_WORDS]
                 return (" ".join(kept) or candidate)[:40]
-    for m in _MERCHANT_BARE.finditer(t):
-        word = m.group(1).strip(" .'-")
-        if word and word.lower() not in _NOT_BARE and spoken_number(word) is None:
-            return word[:40]
     return None

@@ -130,6 +130,7 @@ def test_every_intent_has_a_tool_or_an_honest_answer() -> None:
         # served by a tool, answered honestly as out of scope, or by the dialogue itself
         served = intent.tool or intent.answer or intent.name == "other"
         assert served or intent.name in {a.value for a in Ask}, intent.name
+        assert intent.kind in ("", "request", "card_write", "small_talk"), intent.name
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,8 @@ class TransactionsAgent(BankAgent):
             count: how many transactions (1 to 20, default 3)
             days_back: only transactions from the last N days
             merchant: only transactions whose merchant name contains this text
-            min_amount: only transactions of at least this many dollars
+            min_amount: only charges (money out) of at least this many dollars, for "charges
+                over $100" or "anything over 100 dollars"; deposits and refunds are left out
         """
         principal = require_principal(ctx, action="get_transactions")
         if not 1 <= count <= MAX_COUNT:
@@ -71,7 +72,7 @@ class TransactionsAgent(BankAgent):
                 limit=count + 1,
                 days_back=days_back,
                 merchant=merchant,
-                min_amount_cents=round(min_amount * 100) if min_amount is not None else None,
+                min_charge_cents=round(min_amount * 100) if min_amount is not None else None,
             )
         except DatabaseUnavailable:
             raise fail(Unavailable()) from None

@@ -122,7 +122,9 @@ async def test_transactions_merchant_filter(db: Database) -> None:
         assert said(out) == "No transactions match that request."  # Ben's merchant, not Alice's
 
 
-async def test_transactions_min_amount_filter(db: Database) -> None:
+async def test_transactions_min_amount_lists_charges_only(db: Database) -> None:
+    # "Anything over $100" is spending over $100: the $3,250 payroll deposit and the $500
+    # transfer into savings are money in, so the caller does not hear them.
     async with desk(db) as d:
         cid = await _at(d, "transactions")
         out = _out(
@@ -130,14 +132,14 @@ async def test_transactions_min_amount_filter(db: Database) -> None:
                 "over 100?", ToolCall("get_transactions", {"min_amount": 100, "count": 10}), "OK."
             )
         )
-        expected = await db.transactions(cid, min_amount_cents=10000, limit=10)
-        assert {t.merchant for t in expected} == {
-            "Amazon",
-            "Acme Corp Payroll",
-            "Parkside Apartments",
-            "Transfer from Checking",
-        }
-        assert sorted(_refs(out)) == sorted(t.id for t in expected)
+        everything = await db.transactions(cid, limit=20)
+        charges = [t for t in everything if t.amount_cents <= -10000]
+        assert {t.merchant for t in charges} == {"Amazon", "Parkside Apartments"}
+        assert sorted(_refs(out)) == sorted(t.id for t in charges)
+        deposits = [t for t in everything if t.amount_cents >= 10000]
+        assert {t.merchant for t in deposits} == {"Acme Corp Payroll", "Transfer from Checking"}
+        for t in deposits:
+            assert t.merchant not in said(out) and format_cents(t.amount_cents) not in said(out)
         for small in ("Uber", "Whole Foods", "Blue Bottle", "Netflix", "Shell", "PG&E"):
             assert small not in said(out)
 

@@ -76,8 +76,12 @@ async def test_transactions_latest_and_filters(db: Database) -> None:
     assert [t.occurred_at for t in latest] == sorted((t.occurred_at for t in latest), reverse=True)
     uber = await db.transactions(alice.id, merchant="uber", limit=10)
     assert [t.merchant for t in uber] == ["Uber"]
-    big = await db.transactions(alice.id, min_amount_cents=100000, limit=10)
-    assert {t.merchant for t in big} == {"Acme Corp Payroll", "Parkside Apartments"}
+    # A minimum is on charges (money out): the $3,250 payroll deposit is not "over $1,000".
+    big = await db.transactions(alice.id, min_charge_cents=100000, limit=10)
+    assert [(t.merchant, t.amount_cents) for t in big] == [("Parkside Apartments", -185000)]
+    assert [t.merchant for t in await db.transactions(alice.id, min_charge_cents=0, limit=20)] == [
+        t.merchant for t in await db.transactions(alice.id, limit=20) if t.amount_cents < 0
+    ]
     credit = await db.transactions(alice.id, account_kind="credit_card", limit=10)
     assert {t.account_kind for t in credit} == {"credit_card"}
     recent = await db.transactions(alice.id, days_back=4, limit=20)

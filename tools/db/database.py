@@ -452,11 +452,12 @@ class Database:
         limit: int = 3,
         days_back: int | None = None,
         merchant: str | None = None,
-        min_amount_cents: int | None = None,
+        min_charge_cents: int | None = None,
         now: datetime | None = None,
     ) -> list[Transaction]:
         """Latest transactions of one customer, newest first, with optional filters.
-        `min_amount_cents` compares the absolute amount (a charge of $60 is "over $50")."""
+        `min_charge_cents` keeps only charges (money out, negative amounts) of at least that many
+        cents: "anything over $100" means spending over $100, never the payroll deposit."""
         since = (now or datetime.now(UTC)) - timedelta(days=days_back) if days_back else None
         pattern = f"%{_escape_like(merchant.lower())}%" if merchant else None
         # Only the filters given become predicates, so each combination is its own prepared
@@ -470,7 +471,7 @@ class Database:
         for value, predicate, where in (
             (since, "t.occurred_at >= ${}", inner),
             (pattern, "lower(t.merchant) LIKE ${}", inner),
-            (min_amount_cents, "abs(t.amount_cents) >= ${}", inner),
+            (min_charge_cents, "t.amount_cents <= -${}::bigint", inner),
             (account_kind, "a.kind = ${}", outer),
         ):
             if value is not None:

@@ -236,7 +236,8 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:  # noqa:
             text, frame = f"{text} {charge_question(purpose)}", pick_frame(purpose)
     read_back = ctx.asked("confirm_card")
     said = ctx.heard[-1] if ctx.heard else Understanding(Ask.UNKNOWN)
-    if isinstance(outcome, NeedsConfirmation) and read_back and is_off_script(said, read_back):
+    again = isinstance(outcome, NeedsConfirmation) and read_back and read_back.cards == (outcome.card,)
+    if again and is_off_script(said, read_back):  # the same read-back again, not a switch
         prefix += off_script_prefix(said, name)
     if name == "list_cards":
         text, frame = _after_card_list(ctx, outcome, text)

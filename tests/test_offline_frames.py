@@ -160,6 +160,7 @@ async def test_switching_to_a_card_not_yet_read_out_by_its_type(db: Database) ->
         await call.say("I'd like to freeze my credit card please")
         t = await call.say("actually no, the debit one")
         assert "lock the Visa debit card ending 4242" in t.text
+        assert "didn't catch" not in t.text  # a switch was understood, not a re-ask
         await call.say("yes do it")
     assert await _card_status(db, "1001", "4242") == "locked"
     assert await _card_status(db, "1001", "5454") == "active"

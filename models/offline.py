@@ -236,7 +236,11 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:  # noqa:
             text, frame = f"{text} {charge_question(purpose)}", pick_frame(purpose)
     read_back = ctx.asked("confirm_card")
     said = ctx.heard[-1] if ctx.heard else Understanding(Ask.UNKNOWN)
-    again = isinstance(outcome, NeedsConfirmation) and read_back and read_back.cards == (outcome.card,)
+    again = (
+        isinstance(outcome, NeedsConfirmation)
+        and read_back
+        and read_back.cards[:1] == (outcome.card,)
+    )
     if again and is_off_script(said, read_back):  # the same read-back again, not a switch
         prefix += off_script_prefix(said, name)
     if name == "list_cards":

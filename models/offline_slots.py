@@ -88,12 +88,12 @@ def choose_card(cards: list[CardView], u: Understanding, text: str) -> str | Non
     for number in digits + _DIGITS.findall(text):
         if found := next((c for c in cards if number.endswith(c.last_four)), None):
             return found.last_four
-    candidates = cards
-    if m := NETWORK.search(text):
-        candidates = [c for c in candidates if c.network == NETWORKS[m.group(1).lower()]]
-    if m := _KIND.search(text):
-        candidates = [c for c in candidates if c.kind == m.group(1).lower()]
-    if candidates != cards:
+    candidates, network, kind = cards, NETWORK.search(text), _KIND.search(text)
+    if network:
+        candidates = [c for c in candidates if c.network == NETWORKS[network.group(1).lower()]]
+    if kind:
+        candidates = [c for c in candidates if c.kind == kind.group(1).lower()]
+    if network or kind:  # named by network or kind (even the only card known): that one
         return candidates[0].last_four if len(candidates) == 1 else None
     index = _position(cards, text)
     return cards[index].last_four if index is not None else None

@@ -166,6 +166,16 @@ async def test_switching_to_a_card_not_yet_read_out_by_its_type(db: Database) ->
     assert await _card_status(db, "1001", "5454") == "active"
 
 
+async def test_naming_the_card_read_back_reads_it_back_again(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1003 2468")
+        await call.say("unlock my card")  # the one locked card, read back
+        t = await call.say("the amex")
+        assert "unlock the Amex credit card ending 3737?" in t.text and "which card" not in t.text
+        await call.say("yes")
+    assert await _card_status(db, "1003", "3737") == "active"
+
+
 async def test_a_why_question_of_its_own_is_a_request_not_a_re_ask(db: Database) -> None:
     async with OfflineCall(db) as call:
         await call.say("1003 2468")  # the menu question is pending

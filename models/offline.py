@@ -204,10 +204,11 @@ def _after_tool(ctx: Context, output: llm.FunctionCallOutput) -> Reply:  # noqa:
     frame, args = frame_for_outcome(name, outcome), args_of(previous)
     if isinstance(outcome, Transactions) and previous is not None:
         if not outcome.items and args.get("merchant"):
-            # A word taken for a merchant matched nothing of theirs (a typo, "last weak"):
-            # read their recent ones instead of a false "nothing matches".
-            args.pop("merchant")
-            if not args.get("days_back"):
+            # "Netflix this month" when the last one was in the last: that merchant at any
+            # time. A word taken for a merchant that matched nothing of theirs (a typo, "last
+            # weak"): their recent ones, instead of a false "nothing matches".
+            if args.pop("days_back", None) is None:
+                args.pop("merchant")
                 args.pop("count", None)  # the filter's longer listing: back to the usual few
             return Reply(tool="get_transactions", arguments=args)
         asked = _latest_request(ctx)
@@ -362,8 +363,8 @@ def _earlier(ctx: Context, output: llm.FunctionCallOutput, kind: type, then: str
 
 def _unmatched_merchant(ctx: Context, output: llm.FunctionCallOutput) -> str:
     """A merchant filter that matched nothing earlier this turn (the latest were read
-    instead); a filter that did match ("what was the amazon charge?") is no miss."""
-    missed = ""
+    instead, or that merchant's at any time); a filter that did match is no miss."""
+    missed, now = "", args_of(ctx.call_for(output)).get("merchant")
     for item in ctx.items:
         if item is output:
             break
@@ -373,7 +374,8 @@ def _unmatched_merchant(ctx: Context, output: llm.FunctionCallOutput) -> str:
         if isinstance(item, llm.FunctionCallOutput) and isinstance(found, Transactions):
             merchant = args_of(ctx.call_for(item)).get("merchant")
             if merchant and not found.items:
-                missed = line("no_merchant_match", merchant=merchant) + " "
+                key = "none_in_period" if merchant == now else "no_merchant_match"
+                missed = line(key, merchant=merchant) + " "
     return missed
 
 

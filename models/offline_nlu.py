@@ -308,7 +308,7 @@ _MERCHANT_AT = _rx(
 # "did I spend anything on uber": one word after "on", never an account, card or time.
 _MERCHANT_ON = _rx(
     rf"\bon\s+(?!{words('not_on')}\b)([a-z][\w&'-]{{1,30}})"
-    r"(?=\s*(?:recently|lately|this|last|today|yesterday|\?|$|[.!,]))"
+    r"(?=\s*(?:recently|lately|this|last|today|yesterday|in the|over|since|\?|$|[.!,]))"
 )
 # "did I pay netflix this month": the one word paid, never a pronoun or a filler.
 _MERCHANT_PAID = _rx(rf"\b(?:pay|paid)\s+(?!{words('not_paid')}\b)([a-z][\w&'-]{{1,30}})\b")

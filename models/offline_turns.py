@@ -17,7 +17,7 @@ from shared_state import Need
 from tools.money import format_cents
 from tools.outcomes import Balance, Transactions
 
-from .intents import INTENTS, Intent
+from .intents import INTENTS, WORDS, Intent
 from .offline_context import LINES, Context, Frame, Reply, args_of, call, line, say, wanted
 from .offline_nlu import BALANCE, TRANSACTIONS, YES, Ask, Understanding, understand
 from .offline_slots import (
@@ -59,6 +59,11 @@ _WHY = _rx(
     r"^\W*(?:but |and |ok |okay )?why\b|\bwhat (?:does|will) (?:that|locking|it) do\b|"
     r"\bwhat (?:do|did) you need (?:that|it|this|them|those|my \w+) for\b|"
     r"\bwhy (?:do|does|would|should) (?:you|it) need\b"
+)
+# "And uber?", "what about at costco", "and last month": a follow-up (and a bare name in it).
+_ELLIPSIS = _rx(
+    r"^\W*(?:and|what about|how about)\b(?:\s+(?:at|from|on|with)\b)?"
+    r"(?:\s+([a-z][\w&'-]{1,30})(?=\W*$))?"
 )
 _REPLACEMENT = _rx(
     r"\b(?:new|replacement|replace|damaged|broken|cracked|snapped|bent|worn|expired|expiring)\b"
@@ -112,6 +117,7 @@ def answer_user(ctx: Context, text: str) -> Reply:
 
 
 def route(ctx: Context, u: Understanding) -> Reply:  # noqa: C901 - one flat case per ask
+    u = _carried(ctx, u)
     ask = u.ask
     if ask is Ask.INJECTION:
         return _refuse(ctx, u)
@@ -167,6 +173,37 @@ def route(ctx: Context, u: Understanding) -> Reply:  # noqa: C901 - one flat cas
     if ask is Ask.GREETING:
         return say("greeting", Frame(kind="menu"))
     return say(clarify(ctx))
+
+
+def _carried(ctx: Context, u: Understanding) -> Understanding:
+    """'And last month?' after 'netflix this month': a follow-up to a listing keeps the
+    filters of the request just before that it doesn't replace. A name in it ('and uber?')
+    is a merchant, filtered afresh."""
+    said = text_of(u)
+    m = _ELLIPSIS.match(said)
+    if m is None or len(ctx.heard) < 2 or text_of(ctx.heard[-1]) != said:
+        return u
+    before = ctx.heard[-2]
+    if wanted(before) is not Ask.TRANSACTIONS or u.ask not in (Ask.TRANSACTIONS, Ask.UNKNOWN):
+        return u
+    slots = u.account or u.card_hint or u.days_back or u.min_amount is not None or u.count
+    bare = m.group(1) if m.group(1) and not slots else None
+    if bare is not None and bare.lower() in WORDS["not_merchants"] | WORDS["not_bare_merchants"]:
+        bare = None
+    if u.ask is Ask.UNKNOWN and bare is None:
+        return u  # "and savings?": that account's answer, as before
+    if u.merchant or bare:  # a new name: a fresh filter on it ("and uber?")
+        return replace(u, ask=Ask.TRANSACTIONS, merchant=u.merchant or bare)
+    dated = u.window is not None or u.days_back is not None
+    return replace(  # "and last month?": the same filter, another period or amount
+        u,
+        ask=Ask.TRANSACTIONS,
+        merchant=before.merchant,
+        window=u.window if dated else before.window,
+        days_back=u.days_back if dated else before.days_back,
+        min_amount=u.min_amount if u.min_amount is not None else before.min_amount,
+        account=u.account or before.account,
+    )
 
 
 def desk_of(ask: Ask) -> str | None:

@@ -245,3 +245,30 @@ async def test_follow_ups_at_the_transactions_desk_name_the_merchant(db: Databas
         t = await call.say("is my credit card locked")
         assert t.agent == "card_security" and "5454, active" in t.text
         assert "To confirm" not in t.text
+
+
+# -- follow-ups to a listing keep what they don't replace ---------------------------------------
+
+
+async def test_a_follow_up_names_another_merchant_or_another_period(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("how much did i spend at whole foods")
+        assert "Whole Foods" in t.text and "Uber" not in t.text
+        t = await call.say("and uber?")  # a bare name after a listing: that merchant
+        assert "$23.10 at Uber" in t.text and "Whole Foods" not in t.text
+        t = await call.say("what about at amazon")
+        assert "$129.99 at Amazon" in t.text and "couldn't find" not in t.text
+
+
+async def test_another_period_keeps_the_merchant_and_a_miss_in_a_period_says_so(
+    db: Database,
+) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("how much did i spend on netflix in the last 7 days")
+        # Netflix was 20 days ago: nothing in that period, then their latest Netflix charge.
+        assert "nothing from netflix in that period" in t.text and "$15.99 at Netflix" in t.text
+        assert "Whole Foods" not in t.text
+        t = await call.say("and in the last 30 days")
+        assert "$15.99 at Netflix" in t.text and "Uber" not in t.text and "nothing" not in t.text

@@ -164,7 +164,7 @@ class AppConfirmation:
     def _ask_if_new(self) -> None:
         state = self._state
         pending = state.pending_confirmation
-        if pending is None or not state.is_verified or state.user_turns != pending.asked_on_turn:
+        if pending is None or not state.is_verified or talked_over(state, pending):
             return
         if self._asking is not None and self._asking.pending is pending:
             return
@@ -214,9 +214,14 @@ class AppConfirmation:
             logger.exception("app confirmation failed")
 
 
+def talked_over(state: SessionState, pending: PendingConfirmation) -> bool:
+    """The caller has spoken since `pending` was read back: a yes no longer follows it."""
+    return state.user_turns != pending.asked_on_turn
+
+
 def _stale(state: SessionState, pending: PendingConfirmation) -> bool:
     """The read-back was answered, replaced or talked over since it was asked."""
-    return state.pending_confirmation is not pending or state.user_turns != pending.asked_on_turn
+    return state.pending_confirmation is not pending or talked_over(state, pending)
 
 
 async def answer_from_app(

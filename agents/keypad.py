@@ -14,10 +14,10 @@ from livekit.agents import AgentSession
 from livekit.agents.voice.speech_handle import SpeechHandle
 
 from handoffs import Moved, NotMoved, continuation, save_checkpoint, transfer
-from shared_state import Assurance, SessionState
+from shared_state import Assurance, PendingConfirmation, SessionState
 from tools.outcomes import Escalated, Refused
 
-from .app_confirm import Answer, answer_read_back, say_line
+from .app_confirm import Answer, answer_read_back, say_line, talked_over
 from .consent import Consent
 from .render import say
 from .verification import VerificationRefused, verify_customer
@@ -25,6 +25,10 @@ from .verification import VerificationRefused, verify_customer
 logger = logging.getLogger("bank.keypad")
 
 KEYS: dict[str, Answer] = {"1": "confirm", "2": "cancel"}
+EXPIRED_LINE = (
+    "That confirmation has expired, so I haven't changed anything on the card. "
+    "If you still want the change, please ask me again."
+)
 NO_MATCH_LINE = (
     "I couldn't match your phone number to a customer, so please tell me your "
     "customer number and PIN instead."
@@ -82,17 +86,36 @@ async def confirm_by_keypad(
     """The keypad as a second way to answer a card write's read-back, judged in code like
     the app's sheet (agents.app_confirm.answer_read_back): `1` is the caller's yes, and the
     desk's card tool runs with it (`Consent.KEYPAD`) without any model asked to; `2` is
-    no, and the read-back is cleared with a fixed line. Any other key, no read-back
-    pending, or one the caller has talked over since: None. Returns the reply it started."""
+    no, and the read-back is cleared with a fixed line. A key on a read-back the caller
+    has talked over since changes nothing, and they hear why (a fixed line). Any other
+    key, or no read-back pending: None. Returns the reply it started."""
     pending = state.pending_confirmation
     answer = KEYS.get(key)
     if pending is None or answer is None or not state.is_verified:
         return None
     try:
-        return await answer_read_back(session, state, pending, answer, by=Consent.KEYPAD)
+        handle = await answer_read_back(session, state, pending, answer, by=Consent.KEYPAD)
+        if handle is None and talked_over(state, pending):
+            return await _expired(session, state, pending)
+        return handle
     except Exception:  # a background task of the call: it logs its own failure
         logger.exception("keypad confirmation failed")
         return None
+
+
+async def _expired(
+    session: AgentSession[SessionState], state: SessionState, pending: PendingConfirmation
+) -> SpeechHandle | None:
+    """A key pressed after the caller spoke since the read-back: the yes must follow the
+    read-back directly, so it is not one, but it is never dropped without a word. The desk
+    answers what the caller said first; if that settled the read-back (their spoken yes on
+    that very turn, or a new read-back), there is nothing to add."""
+    speech = session.current_speech
+    if speech is not None:
+        await speech.wait_for_playout()
+    if state.pending_confirmation is not pending:
+        return None
+    return _say(session, EXPIRED_LINE)
 
 
 def _say(session: AgentSession[SessionState], line: str) -> SpeechHandle:

@@ -8,7 +8,8 @@ words; never a desk called "human").
 
 Confirmation: `1` after a card write's read-back runs the desk's card tool in code, as the
 app's Confirm does (agents.app_confirm); `2` clears the read-back with a fixed line. The
-model is the offline one and is never asked to do the write."""
+model is the offline one and is never asked to do the write. A key pressed after the caller
+has spoken since the read-back writes nothing and says why."""
 
 from __future__ import annotations
 
@@ -16,13 +17,13 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from core_helpers import PINS
+from core_helpers import PINS, desk, hop
 from offline_driver import OfflineCall
 from scripted_llm import ScriptedLLM, ToolCall
 
 from agents import Greeter, new_session
 from agents.app_confirm import CANCELLED_LINE
-from agents.keypad import confirm_by_keypad, verify_keyed_pin
+from agents.keypad import EXPIRED_LINE, confirm_by_keypad, verify_keyed_pin
 from handoffs import CONTINUING, SipTransferEscalation
 from shared_state import HandoffRecord, Intent, SessionState, now_iso
 from tools.db import Database
@@ -205,3 +206,39 @@ async def test_keypad_two_cancels_with_a_fixed_line(db: Database) -> None:
         assert await confirm_by_keypad(call.session, call.state, "1") is None
     assert await _card_status(db, "5454") == "active"
     assert await _card_events(db, "5454") == []
+
+
+async def test_keypad_after_the_caller_spoke_says_the_confirmation_expired(db: Database) -> None:
+    """The yes must follow the read-back directly: once the caller has spoken since, `1`
+    writes nothing, and the caller hears why in a fixed line (it was dropped without a
+    word). Asked again, a fresh read-back takes `1` as before."""
+    read_back = "Lock the Mastercard ending 5454? Press 1 to confirm or 2 to cancel."
+    lock = ToolCall("lock_card", {"card_last_four": "5454"})
+    async with desk(db, state=SessionState(db=db, channel="sip")) as d:
+        await d.verify("1001")
+        await hop(d, "card_security")
+        await d.say("lock my credit card", lock, read_back)
+        pending = d.state.pending_confirmation
+        assert pending is not None
+        await d.say("hmm, hold on a second", "Take your time.")
+        assert d.state.pending_confirmation is pending  # still there, but talked over
+        asked = len(d.llm.contexts)
+        for key in ("1", "2"):
+            handle = await confirm_by_keypad(d.session, d.state, key)
+            assert handle is not None, key
+            await handle
+            assert _said(d.session)[-1] == EXPIRED_LINE
+        assert len(d.llm.contexts) == asked  # a fixed line: no model asked
+        assert d.state.keypad_consent is None
+        assert await _card_status(db, "5454") == "active"
+        assert await _card_events(db, "5454") == []
+        # Asked again: a new read-back, and 1 on it is the caller's yes.
+        await d.say("lock my credit card", lock, read_back)
+        d.push("Your card ending 5454 is locked.")
+        handle = await confirm_by_keypad(d.session, d.state, "1")
+        assert handle is not None
+        await handle
+        assert d.llm.remaining == 0
+    assert await _card_status(db, "5454") == "locked"
+    [event] = await _card_events(db, "5454")
+    assert event["reason"] == "caller request via sip, confirmed by keypad"

@@ -180,6 +180,12 @@ def _intent_of(text: str) -> tuple[str | None, Ask | None]:
     return intent.name, Ask.OUT_OF_SCOPE if intent.answer else _ASKS.get(intent.name)
 
 
+_ASKED_ABOUT = _rx(
+    r"^\W*(?:(?:ok(?:ay)?|so|and|um+)\W+)*(?:what|which|when|how much|tell me about)\b"
+)
+_SECRET = _rx(r"\b(?:pin|passcode|pass code|password|code|number|credentials|details)\b")
+
+
 def _intent(t: str, u: Understanding) -> Ask | None:
     """What the caller wants, read by the classifier, leaving out credentials and the card
     actions the caller turned down ("don't lock it, just dispute it")."""
@@ -195,6 +201,9 @@ def _intent(t: str, u: Understanding) -> Ask | None:
     name, main = _intent_of(text)
     # A clause that is only a yes or a no ("hold on", "cancel that") is grammar, not a request.
     clauses = [_intent_of(c) for c in _CLAUSE.split(text) if YES.sub("", NO.sub("", c)).strip()]
+    if not _SECRET.search(t):  # "I don't remember taking that ride": nothing forgotten
+        main = None if main is Ask.FORGOT_PIN else main
+        clauses = [(n, a) for n, a in clauses if a is not Ask.FORGOT_PIN]
     if main is Ask.FORGOT_PIN or any(a is Ask.FORGOT_PIN for _, a in clauses):
         u.extras["forgot_pin"] = "yes"
     # A request in any clause comes before small talk around it; of several, the most urgent
@@ -209,9 +218,16 @@ def _intent(t: str, u: Understanding) -> Ask | None:
         u.extras["topic"] = name
     if main is Ask.MORE and (u.merchant or u.days_back or u.count):
         return Ask.TRANSACTIONS  # "more uber charges"
-    if _KIND.get(main) == "small_talk" and (
-        u.count or u.days_back or u.min_amount is not None or (u.merchant and _FOLLOW_UP.search(t))
-    ):
+    if (
+        _KIND.get(main) == "small_talk"
+        and (
+            u.count
+            or u.days_back
+            or u.min_amount is not None
+            or (u.merchant and _FOLLOW_UP.search(t))
+        )
+        or (main is None and u.merchant and _ASKED_ABOUT.search(t))
+    ):  # "what was the hilton thing"
         return Ask.TRANSACTIONS  # "the last 5", "over 100?", "what about at Amazon"
     return main
 

@@ -100,6 +100,10 @@ HELD_OUT: list[tuple[str, str]] = [
     ("I have an issue with my account", "account_help"),
     ("I moved house, can you update my address", "account_details"),
     ("I'd like to change my contact number", "account_details"),
+    ("when's my bill due", "statements"),
+    ("what is the least I have to pay this month", "statements"),
+    ("please cancel the hulu subscription", "cancel_subscription"),
+    ("I'd like to end my spotify membership", "cancel_subscription"),
 ]
 
 

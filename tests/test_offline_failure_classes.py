@@ -272,3 +272,44 @@ async def test_another_period_keeps_the_merchant_and_a_miss_in_a_period_says_so(
         assert "Whole Foods" not in t.text
         t = await call.say("and in the last 30 days")
         assert "$15.99 at Netflix" in t.text and "Uber" not in t.text and "nothing" not in t.text
+
+
+# -- caller lines from scripted calls (each was misread before) ---------------------------------
+
+
+async def test_not_remembering_a_ride_is_a_charge_not_a_forgotten_pin(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("I don't remember taking that uber ride")
+        assert "PIN" not in t.text and t.agent == "card_security"
+        assert "Uber" in t.text and "lock the" in t.text  # the card read back for a yes
+
+
+async def test_a_question_about_a_pending_hold_does_not_end_the_call(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1004 1357")
+        await call.say("whats the difference between my available and current balance")
+        t = await call.say("that's a hotel hold right")
+        assert "Goodbye" not in t.text and "end_call" not in t.tools
+        t = await call.say("what was the hilton thing")
+        assert "$450.00 at Hilton Hotels" in t.text
+
+
+async def test_cancelling_a_subscription_is_out_of_scope_and_changes_no_card(
+    db: Database,
+) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1001 1234")
+        t = await call.say("cancel my netflix subscription")
+        assert "can't cancel subscriptions" in t.text and not t.tools
+        t = await call.say("when is my credit card payment due")
+        assert "payment due dates" in t.text and not t.tools
+    assert await _status(db, "1001", "4242") == "active"
+    assert await _status(db, "1001", "5454") == "active"
+
+
+async def test_asking_which_cards_i_have_lists_them(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1003 2468")
+        t = await call.say("can you tell me what cards i have")
+        assert "Visa debit card ending 7070" in t.text and "Amex credit card ending 3737" in t.text

@@ -115,7 +115,13 @@ _DECLINED = re.compile(
     r"didn'?t work|stopped working)\b",
     re.IGNORECASE,
 )
-_MASKED = "[number]"  # digits the handoff masked in carried turns (never passed between desks)
+# Card digits the handoff masked in carried turns (never passed between desks); masked
+# credentials ("it's [number] and [number]") are not card digits.
+_MASKED_CARD = re.compile(
+    r"\b(?:card|ending(?: in| with)?|ends (?:in|with)|last (?:four|4)(?: digits)?(?: are| is)?)"
+    r"\W*\[number\]",
+    re.IGNORECASE,
+)
 
 
 class OfflineBankLLM(llm.LLM[Any]):
@@ -500,7 +506,7 @@ def _which_card_prefix(outcome: AnyOutcome | None, request: str) -> str:
         if network not in {c.network for c in outcome.cards}:
             an = "an" if network[0] in "aeiou" else "a"
             return line("no_such_network", an=an, network=network.title()) + " "
-    return line("digits_not_passed") + " " if _MASKED in request else ""
+    return line("digits_not_passed") + " " if _MASKED_CARD.search(request) else ""
 
 
 def _after_more(ctx: Context, output: llm.FunctionCallOutput) -> str | None:

@@ -160,6 +160,9 @@ def route(ctx: Context, u: Understanding) -> Reply:  # noqa: C901 - one flat cas
         return say("third_party", own=own)
     if ask is Ask.ACCOUNT_HELP:
         return say("account_help")
+    listed = last_listing(ctx) if ask is Ask.UNKNOWN and ctx.has("get_transactions") else []
+    if (picked := pick_charge(listed, text_of(u))) is not None:  # "which is the biggest?"
+        return say("picked", what=picked.text)
     if ask is Ask.UNKNOWN and u.card_hint and ctx.has("lock_card") and u.account != "savings":
         return say("what_with_card")
     if ask is Ask.UNKNOWN and u.account:
@@ -688,5 +691,7 @@ def _recover(ctx: Context, u: Understanding) -> Reply | None:
     if u.ask is Ask.UNKNOWN:
         if not frame.yes_no:
             return None  # "which card?"-style questions have their own follow-ups
+        if u.card_hint and frame.cards:  # "what about the amex?" while its unlock is offered
+            return Reply(text=question, frame=frame)
         return Reply(text=f"{line('sorry_missed')} {question} Just say yes or no.", frame=frame)
     return Reply(text=f"{off_script_prefix(u)}{question}", frame=frame)

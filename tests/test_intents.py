@@ -104,6 +104,10 @@ HELD_OUT: list[tuple[str, str]] = [
     ("what is the least I have to pay this month", "statements"),
     ("please cancel the hulu subscription", "cancel_subscription"),
     ("I'd like to end my spotify membership", "cancel_subscription"),
+    ("please bump up my card limit", "credit_limit"),
+    ("could my credit limit go up", "credit_limit"),
+    ("I'll be in japan next month, does my card work there", "travel"),
+    ("let you know I'm travelling overseas", "travel"),
 ]
 
 

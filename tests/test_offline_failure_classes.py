@@ -313,3 +313,43 @@ async def test_asking_which_cards_i_have_lists_them(db: Database) -> None:
         await call.say("1003 2468")
         t = await call.say("can you tell me what cards i have")
         assert "Visa debit card ending 7070" in t.text and "Amex credit card ending 3737" in t.text
+
+
+async def test_credentials_with_a_card_request_are_not_called_card_digits(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        t = await call.say("hey can you lock my card please it's 1001 and 1234")
+        assert "Which card do you mean?" in t.text and "card digits" not in t.text
+
+
+async def test_naming_the_card_whose_unlock_is_offered_asks_again_plainly(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1003 2468")
+        await call.say("is my visa card locked")  # lists them, offers the Amex's unlock
+        t = await call.say("what about the amex")
+        assert "Would you like me to unlock it?" in t.text and "didn't catch" not in t.text
+
+
+async def test_which_is_the_biggest_after_a_listing_names_it(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1002 5678")
+        await call.say("give me my transactions from the last two weeks")
+        t = await call.say("which is the biggest")
+        assert "$389.99 at ZX Electronics Online" in t.text and "$12.50" not in t.text
+
+
+@pytest.mark.parametrize(
+    ("said", "honest"),
+    [
+        ("I need to increase my credit limit", "can't change a credit limit"),
+        ("i'm travelling next week will my card work abroad", "travel notices"),
+    ],
+)
+async def test_more_requests_no_desk_serves_are_said_honestly(
+    db: Database, said: str, honest: str
+) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1004 1357")
+        t = await call.say(said)
+        assert honest in t.text and not t.tools and "$" not in t.text
+        t = await call.say("ok what is my credit limit then")
+        assert t.tools[-1:] == ["get_balance"] and "Okay. What would you like" not in t.text

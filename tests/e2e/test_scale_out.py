@@ -30,8 +30,11 @@ async def test_twenty_concurrent_calls_over_two_workers(private_stack: Stack) ->
             worker.stop()
     errors = [answer for answer in answers if isinstance(answer, BaseException)]
     assert not errors, errors[:3]
-    jobs_per_worker = [len(set(re.findall(r"AJ_\w+", w.log_text()))) for w in workers]
-    assert sum(jobs_per_worker) == CALLS, jobs_per_worker
+    jobs = [set(re.findall(r"AJ_\w+", w.log_text())) for w in workers]
+    jobs_per_worker = [len(j) for j in jobs]
+    # Under load livekit-server may offer a job to one worker, time out, and assign it to
+    # the other: the same job id then shows in both logs. Every call is one job.
+    assert len(jobs[0] | jobs[1]) == CALLS, jobs_per_worker
     assert min(jobs_per_worker) > 0, f"one worker took every call: {jobs_per_worker}"
     print(f"\njobs per worker: {jobs_per_worker}")
 

@@ -64,10 +64,28 @@ _OTHER_TOPICS = frozenset(
     {"balance", "transactions", "statement", "person", "human", "agent", "transfer", "address"}
 )
 _DISPUTE_ASKED = re.compile(r"\bdispute\b")
-# "No, just dispute it" answers something else; "don't dispute it" is about the dispute.
+# "No, just dispute it" answers something else; "don't dispute it", "I don't want you to
+# dispute it" and "I'd rather not dispute" are about the dispute: a negation anywhere in the
+# clause before "dispute" (a leading "no" is an answer to something else).
 _DISPUTE_NEGATED = re.compile(
-    r"\b(?:not|don'?t|do not|never|won'?t|stop|cancel)\s+(?:\w+\s+){0,2}dispute|\bno dispute"
+    r"\b(?:not|never|\w+n't|dont|doesnt|didnt|wont|wouldnt|shouldnt|cant|cannot|stop|cancel|"
+    r"rather|without|instead|hold off|no need)\b"
+    r"|\bno\s+dispute"
 )
+# A question or a thought about disputing is no request to open one: "what happens if I
+# dispute it?", "should I dispute the Uber charge", "maybe dispute it". A polite request
+# ("can you dispute the Uber charge?") still is one.
+_DISPUTE_WONDERED = re.compile(
+    r"\b(?:if|whether|should|shall|what|how|why|when|maybe|perhaps|might|thinking|"
+    r"considering|wondering|unsure|worth|option|possible|supposed|can i|could i|"
+    r"do i|does|is it|would it|will it)\b"
+)
+_POLITE_REQUEST = re.compile(r"^(?:\w+\s+){0,2}(?:can|could|would|will)\s+you\b")
+# Said after the request, these take it back ("dispute it... actually, hold on").
+_TAKEN_BACK = re.compile(
+    r"\b(?:wait|hold on|hang on|actually|never ?mind|cancel|scratch that|second thoughts?)\b"
+)
+_CLAUSES = re.compile(r"[,.;:!?]|\s(?:but|and then|then)\s")
 _HEARD_ACTION: dict[str, re.Pattern[str]] = {
     "lock": re.compile(r"(?<!un)lock"),
     "unlock": re.compile(r"unlock"),
@@ -103,9 +121,25 @@ def said_yes(words: str, target: Target) -> bool:
 
 
 def asked_for_dispute(words: str) -> bool:
-    """The caller asked for a dispute outright ("dispute the Uber charge")."""
+    """The caller asked for a dispute outright ("dispute the Uber charge"): some clause
+    asks for it, without a negation before "dispute" and without wondering about it."""
     text = normalise(words)
-    return bool(_DISPUTE_ASKED.search(text)) and not _DISPUTE_NEGATED.search(text)
+    question = "?" in text
+    for clause in _CLAUSES.split(text):
+        clause = clause.strip()
+        found = _DISPUTE_ASKED.search(clause)
+        if found is None:
+            continue
+        before = clause[: found.start()]
+        if _DISPUTE_NEGATED.search(clause[: found.end()]) or _TAKEN_BACK.search(
+            text[text.find(clause) :]
+        ):
+            return False  # "don't dispute it"; "dispute it, no wait"
+        polite = _POLITE_REQUEST.match(clause) is not None
+        if _DISPUTE_WONDERED.search(before) or (question and not polite):
+            continue
+        return True
+    return False
 
 
 def heard_question_about(heard: str, target: Target) -> bool:

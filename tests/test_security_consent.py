@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from core_helpers import Desk, ToolCall, desk, hop
+from offline_driver import OfflineCall
 
 from agents.consent import Target, asked_for_dispute, said_yes
 from tools.db import Database
@@ -148,6 +149,42 @@ async def test_dispute_the_caller_asked_for_outright(db: Database) -> None:
         assert [c.kind for c in await _cases(db)] == ["dispute"]
 
 
+@pytest.mark.parametrize(
+    "caller",
+    [
+        "I don't want you to dispute the Uber charge",
+        "what happens if I dispute the Uber charge?",
+        "should I dispute the Uber charge",
+        "I'd rather not dispute the Uber charge",
+        "maybe dispute the Uber charge",
+        "dispute the Uber charge, actually wait",
+        "can I dispute the Uber charge?",
+        "no dispute for the Uber charge please",
+    ],
+)
+async def test_a_dispute_wondered_about_or_refused_is_read_back(db: Database, caller: str) -> None:
+    """Only a request opens a dispute without a read-back: a question about disputing, a
+    thought, or a dispute the caller says they don't want opens nothing, even when the
+    model calls the tool (with or without confirm=true)."""
+    async with desk(db) as d:
+        await _at_card_security(d)
+        await d.say(
+            caller,
+            ToolCall("dispute_transaction", {"merchant": "Uber", "confirm": True}),
+            "Done.",
+        )
+        assert await _cases(db) == []
+
+
+async def test_offline_model_opens_no_dispute_the_caller_does_not_want(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("customer 1001 pin 1234")
+        for line in ("I don't want you to dispute the uber charge",
+                     "what happens if I dispute the uber charge?"):  # fmt: skip
+            await call.say(line)
+            assert await _cases(db) == [], line
+
+
 def test_the_judge() -> None:
     card = Target("lock", "4242", frozenset({"visa", "debit"}))
     for yes in ("yes", "Yes.", "yeah go ahead", "ok", "yes lock it", "correct, the visa",
@@ -160,6 +197,10 @@ def test_the_judge() -> None:
     assert asked_for_dispute("can you dispute the Uber charge")
     assert not asked_for_dispute("no, don't dispute it")
     assert not asked_for_dispute("yes")
+    assert asked_for_dispute("please dispute the Uber charge, I don't recognise it")
+    assert asked_for_dispute("don't lock it, just dispute it")
+    assert not asked_for_dispute("I don't want you to dispute it")
+    assert not asked_for_dispute("how do I dispute a charge")
 
 
 async def test_keypad_one_confirms_and_two_cancels(db: Database) -> None:

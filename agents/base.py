@@ -171,7 +171,9 @@ class BankAgent(Agent):
             # call, no tool) until it can; the caller hears one fixed line, the next turn
             # tries again.
             return _only(AUDIT_NOT_DURABLE)
-        scrub_for_model(state.pins, chat_ctx, checks_pins=checks_pins(self))
+        scrub_for_model(
+            state.pins, chat_ctx, checks_pins=checks_pins(self), verified=state.is_verified
+        )
         stream = Agent.default.llm_node(self, chat_ctx, tools, model_settings)
         if self._opening is not None and not self._opening.done():
             # The caller heard the acknowledgement (or the greeting) already this turn: a

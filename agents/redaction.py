@@ -66,13 +66,17 @@ def checks_pins(agent: Any) -> bool:
     return any(getattr(tool, "id", None) == VERIFY_TOOL for tool in getattr(agent, "tools", ()))
 
 
-def scrub_for_model(pins: PinRedactor, ctx: llm.ChatContext, *, checks_pins: bool) -> None:
+def scrub_for_model(
+    pins: PinRedactor, ctx: llm.ChatContext, *, checks_pins: bool, verified: bool = False
+) -> None:
     """Scrub a context about to be sent to a model. At the desk that checks PINs the
-    caller's newest words stay as said while no tool call has answered them yet: a caller
-    retrying a PIN (or trying a second identity) must be heard and checked in code. Every
-    other item is scrubbed of every known PIN; at any other desk, where no model needs a
-    PIN, so is every PIN a caller names ("my PIN is ...")."""
-    keep = _unanswered_caller_turn(ctx) if checks_pins else None
+    caller's newest words stay as said while no tool call has answered them yet, until
+    the caller is verified: a caller retrying a PIN must be heard and checked in code.
+    Once verified, no model needs a PIN it has heard already (a second identity is refused
+    on its customer number alone), so the newest words lose the known PINs too. Every other
+    item is scrubbed of every known PIN; at any other desk, where no model needs a PIN, so
+    is every PIN a caller names ("my PIN is ...")."""
+    keep = _unanswered_caller_turn(ctx) if checks_pins and not verified else None
     if not checks_pins:
         for item in ctx.items:
             if item.type == "message" and item.role == "user":

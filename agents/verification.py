@@ -52,13 +52,16 @@ async def verify_customer(
         await _security_event(state, None, "verification_session_limit", "too many attempts")
         raise VerificationRefused("too_many_attempts")
     number = normalise_digits(customer_number, min_len=4, max_len=12, what="customer number")
-    digits = normalise_digits(pin, min_len=4, max_len=8, what="PIN")
-    state.verification_attempts += 1
     if state.principal is not None and state.principal.customer_number != number:
+        # Refused on the number alone: the PIN a verified caller says is scrubbed before any
+        # model hears it, so it may arrive as "[PIN redacted]".
+        state.verification_attempts += 1
         await _security_event(
             state, state.principal.customer_id, "identity_switch_refused", "second customer"
         )
         raise VerificationRefused("other_customer")
+    digits = normalise_digits(pin, min_len=4, max_len=8, what="PIN")
+    state.verification_attempts += 1
     try:
         result = await state.db.verify_pin(number, digits)
     except DatabaseUnavailable as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any
 
 import pytest
@@ -117,6 +118,40 @@ async def test_every_form_is_scrubbed_once_tried(db: Database, said: str) -> Non
         assert not holds_pin(all_text(d.session.history), "1234")
         for text in await _stored(d.db, d.state):
             assert not holds_pin(text, "1234"), text
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "\uff11\uff12\uff13\uff14",  # fullwidth digits: a model reads them as 1234
+        "1 ... 2 ... 3 ... 4",
+        "1234",  # said again to the front desk's model once verified
+        "twelve hundred thirty-four",
+        "one thousand two hundred and thirty-four",
+    ],
+)
+async def test_other_scripts_wide_gaps_and_whole_numbers_are_scrubbed(
+    db: Database, said: str
+) -> None:
+    """Forms a caller can type or say that the scrub once let through to a model, the
+    history and the checkpoint; and the PIN said again at the front desk once verified,
+    whose newest words no longer need to reach its model as said."""
+    async with desk(db) as d:
+        d.state.room_name = "pin-more-forms"
+        await d.say(
+            f"1001, and my PIN is {said}",
+            ToolCall("verify_identity", {"customer_number": "1001", "pin": "1234"}),
+            "Verified. What can I do?",
+        )
+        await d.say(
+            f"balance please, and my PIN was {said}", ToolCall("transfer_to_balance"), "Hi."
+        )
+        await d.say("how much?", "Let me check.")
+        texts = [*d.llm.snapshots[1:], all_text(d.session.history)]
+        texts += await _stored(d.db, d.state)
+        for text in texts:
+            assert said.lower() not in text.lower(), text
+            assert not holds_pin(unicodedata.normalize("NFKC", text), "1234"), text
 
 
 async def test_argument_error_does_not_echo_the_pin(db: Database) -> None:

@@ -145,3 +145,31 @@ async def test_by_voice_unknown_number_answers_like_a_real_one(db: Database) -> 
                 said[number].append(str(outputs_of(result)[0].output))
     assert said["1004"] == said["777777"]
     assert "locked" in said["777777"][2] and "locked" not in said["777777"][1]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "content_type"),
+    [
+        (
+            "/api/token",
+            b'{"customer_number": "1001", "pin": "1234"}',
+            "application/json; charset=x",
+        ),
+        ("/api/token", b'{"customer_number": "1001", "pin": "\xff\xfe"}', "application/json"),
+        ("/livekit/webhook", b'{"event": "room_finished"}', "application/webhook+json; charset=x"),
+        ("/livekit/webhook", b'{"event": "\xff\xfe"}', "application/webhook+json"),
+    ],
+)
+async def test_undecodable_bodies_are_no_500(
+    db: Database, path: str, body: bytes, content_type: str
+) -> None:
+    """A charset that does not exist, or bytes that are not UTF-8, are the client's
+    mistake: a 4xx (or the login itself, JSON being UTF-8), never a 500 with a traceback
+    logged for every such request."""
+    async with TestClient(TestServer(create_app(db, _settings()))) as client:
+        resp = await client.post(
+            path, data=body, headers={"Content-Type": content_type, "Authorization": "x"}
+        )
+        assert resp.status < 500, await resp.text()
+        payload = await resp.json()
+        assert payload.get("error") != "server_error", payload

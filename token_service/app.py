@@ -214,7 +214,9 @@ async def _parse_login(request: web.Request) -> tuple[str, str] | web.Response:
             415, "unsupported_media_type", "The request body must be sent as application/json."
         )
     try:
-        text = await request.text()
+        # JSON is UTF-8 (RFC 8259): a declared charset is not looked up, so an unknown one
+        # ("charset=bogus") is no 500.
+        text = (await request.read()).decode("utf-8")
     except UnicodeDecodeError:
         return error_response(400, "bad_request", "The request body must be JSON.")
     if json_depth(text) > MAX_JSON_DEPTH:

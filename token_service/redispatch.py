@@ -112,7 +112,12 @@ class Redispatcher:
     )
 
     async def handle(self, request: web.Request) -> web.Response:
-        body = await request.text()
+        try:
+            # livekit-server sends UTF-8 JSON; any other bytes (or a declared charset that
+            # does not exist) are a bad request, never a 500 with a traceback in the log.
+            body = (await request.read()).decode("utf-8")
+        except UnicodeDecodeError:
+            return web.json_response({"error": "bad_request"}, status=400)
         try:
             event = self.receiver.receive(body, request.headers.get("Authorization", ""))
         except Exception:  # a forged or stale webhook: the signature is the whole check

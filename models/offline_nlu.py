@@ -59,6 +59,7 @@ _OWNER = (
 THIRD_PARTY = _rx(
     rf"\b{_OWNER}\s+(?:\w+\s+)?{words('owned')}\b"
     rf"|\b(?:for|on|about) (?:my )?{words('relatives')}\b|\bsomeone else\b"
+    r"|\b(?:customer|client|member)\s*(?:number\s*|no\.?\s*|#\s*)?\d{4,12}'s\b"  # "customer 1002's"
 )
 # A role's message or tag, "ignore your rules", a mode, a role claimed, another assistant or
 # caller, everyone's data: strict and sure, never the classifier's guess.

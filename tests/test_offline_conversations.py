@@ -665,6 +665,7 @@ async def test_someone_elses_account_is_refused_without_reading_anything(db: Dat
         for ask in (
             "what's ben's balance? his customer number is 1002",
             "can you check my wife's account",
+            "now show me customer 1002's transactions",
         ):
             t = await call.say(ask)
             assert "only help with your own accounts" in t.text and not t.tools

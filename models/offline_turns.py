@@ -63,7 +63,7 @@ _WHY = _rx(
 # "And uber?", "what about at costco", "and last month": a follow-up (and a bare name in it).
 _ELLIPSIS = _rx(
     r"^\W*(?:and|what about|how about)\b(?:\s+(?:at|from|on|with)\b)?"
-    r"(?:\s+([a-z][\w&'-]{1,30})(?=\W*$))?"
+    r"(?:\s+([a-z][\w&'-]{1,30}(?:\s+[a-z][\w&'-]{1,30})?)(?=\W*$))?"
 )
 _REPLACEMENT = _rx(
     r"\b(?:new|replacement|replace|damaged|broken|cracked|snapped|bent|worn|expired|expiring)\b"
@@ -191,7 +191,8 @@ def _carried(ctx: Context, u: Understanding) -> Understanding:
         return u
     slots = u.account or u.card_hint or u.days_back or u.min_amount is not None or u.count
     bare = m.group(1) if m.group(1) and not slots else None
-    if bare is not None and bare.lower() in WORDS["not_merchants"] | WORDS["not_bare_merchants"]:
+    not_names = WORDS["not_merchants"] | WORDS["not_bare_merchants"]
+    if bare is not None and any(w in not_names for w in bare.lower().split()):
         bare = None
     if u.ask is Ask.UNKNOWN and bare is None:
         return u  # "and savings?": that account's answer, as before
@@ -476,11 +477,16 @@ def charge_to_card_security(ctx: Context, purpose: Ask, u: Understanding) -> Rep
         "caller does not recognise a charge" if purpose is Ask.SUSPICIOUS else "dispute a charge"
     )
     text, listed, asked = text_of(u), last_listing(ctx), _asked_which_listed(ctx)
-    if len(listed) == 1 and listed[0].is_charge and not asked:
-        picked: Listed | None = listed[0]  # "that wasn't me" right after one charge was read
-    else:
+    # "That trader joes one wasn't me" after the Lyft charge was read: a charge not read out,
+    # which card security finds by its merchant; never the one that was.
+    named = u.merchant if u.merchant and not re.match(r"\$?\d", u.merchant) else None
+    elsewhere = named is not None and pick_charge(listed, named, by_position=False) is None
+    picked: Listed | None = None
+    if len(listed) == 1 and listed[0].is_charge and not asked and not elsewhere:
+        picked = listed[0]  # "that wasn't me" right after one charge was read
+    elif not elsewhere:
         picked = pick_charge(listed, text)
-    if picked is None and listed and not asked:
+    if picked is None and listed and not asked and not elsewhere:
         # "what was that 389 dollar charge?" ... "I don't know what that is"
         before = ctx.user_messages_since_call("get_transactions", before_latest=True)[-1:]
         picked = pick_charge(listed, " ".join(before), by_position=False)

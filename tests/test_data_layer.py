@@ -76,6 +76,10 @@ async def test_transactions_latest_and_filters(db: Database) -> None:
     assert [t.occurred_at for t in latest] == sorted((t.occurred_at for t in latest), reverse=True)
     uber = await db.transactions(alice.id, merchant="uber", limit=10)
     assert [t.merchant for t in uber] == ["Uber"]
+    chloe = await db.customer_by_number("1003")
+    for said in ("trader joes", "Trader Joe's", "trader joe\u2019s"):  # as said or typed
+        found = await db.transactions(chloe.id, merchant=said, limit=10)
+        assert [t.merchant for t in found] == ["Trader Joe's"], said
     # A minimum is on charges (money out): the $3,250 payroll deposit is not "over $1,000".
     big = await db.transactions(alice.id, min_charge_cents=100000, limit=10)
     assert [(t.merchant, t.amount_cents) for t in big] == [("Parkside Apartments", -185000)]

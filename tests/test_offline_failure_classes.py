@@ -353,3 +353,21 @@ async def test_more_requests_no_desk_serves_are_said_honestly(
         assert honest in t.text and not t.tools and "$" not in t.text
         t = await call.say("ok what is my credit limit then")
         assert t.tools[-1:] == ["get_balance"] and "Okay. What would you like" not in t.text
+
+
+async def test_a_charge_named_that_was_not_read_out_is_the_one_disputed(db: Database) -> None:
+    async with OfflineCall(db) as call:
+        await call.say("1003 2468")
+        t = await call.say("what did i spend on lyft")
+        assert "$18.00 at Lyft" in t.text and "Trader" not in t.text
+        t = await call.say("and trader joes")
+        assert "$32.00 at Trader Joe's" in t.text and "couldn't find" not in t.text
+        await call.say("what did i spend on lyft")
+        t = await call.say("that trader joes one wasnt me")  # not the Lyft charge just read
+        assert "Trader Joe's charge" in t.text and "Lyft" not in t.text
+        await call.say("no, don't lock it")
+        await call.say("yes")  # the dispute offered instead
+    customer = await db.customer_by_number("1003")
+    cases = await db.cases(customer.id)
+    txns = {t.id: t.merchant for t in await db.transactions(customer.id, limit=20)}
+    assert [(c.kind, txns[c.transaction_id or 0]) for c in cases] == [("dispute", "Trader Joe's")]

@@ -459,7 +459,9 @@ class Database:
         `min_charge_cents` keeps only charges (money out, negative amounts) of at least that many
         cents: "anything over $100" means spending over $100, never the payroll deposit."""
         since = (now or datetime.now(UTC)) - timedelta(days=days_back) if days_back else None
-        pattern = f"%{_escape_like(merchant.lower())}%" if merchant else None
+        # "trader joes" finds "Trader Joe's": apostrophes are dropped on both sides.
+        said = merchant.lower().replace("'", "").replace("\u2019", "") if merchant else None
+        pattern = f"%{_escape_like(said)}%" if said else None
         # Only the filters given become predicates, so each combination is its own prepared
         # statement with a plain plan. One statement with "$n IS NULL OR ..." for every
         # filter made Postgres re-plan it on every execution (its generic plan cannot drop
@@ -470,7 +472,7 @@ class Database:
         outer: list[str] = []
         for value, predicate, where in (
             (since, "t.occurred_at >= ${}", inner),
-            (pattern, "lower(t.merchant) LIKE ${}", inner),
+            (pattern, "replace(lower(t.merchant), chr(39), '') LIKE ${}", inner),
             (min_charge_cents, "t.amount_cents <= -${}::bigint", inner),
             (account_kind, "a.kind = ${}", outer),
         ):

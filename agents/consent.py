@@ -86,6 +86,7 @@ _TAKEN_BACK = re.compile(
     r"\b(?:wait|hold on|hang on|actually|never ?mind|cancel|scratch that|second thoughts?)\b"
 )
 _CLAUSES = re.compile(r"[,.;:!?]|\s(?:but|and then|then)\s")
+_SENTENCES = re.compile(r"(?<=[.?!;:])\s+")
 _HEARD_ACTION: dict[str, re.Pattern[str]] = {
     "lock": re.compile(r"(?<!un)lock"),
     "unlock": re.compile(r"unlock"),
@@ -142,17 +143,34 @@ def asked_for_dispute(words: str) -> bool:
     return False
 
 
-def heard_question_about(heard: str, target: Target) -> bool:
-    """The desk's last words before the caller's turn named this action and target."""
+def heard_question_about(heard: str, target: Target, answer: str = "") -> bool:
+    """The desk's last words before the caller's turn named this action and target (for a
+    charge: asked about it, unless the caller's `answer` names it themselves)."""
     text = normalise(heard)
     if not _HEARD_ACTION[target.action].search(text):
         return False
     if target.card_last_four is not None:
         return target.card_last_four in text
     if target.merchant:
+        # One sentence names both the dispute and this charge ("open a dispute for the Uber
+        # charge?"): a listing of several charges ending "Which one would you like to
+        # dispute?" asked about none of them, so a bare yes to it disputes none; the caller
+        # picking one of them by name ("the Uber one, please") does.
         first = normalise(target.merchant).split()
-        return bool(first) and first[0] in text
+        if not first:
+            return False
+        if _names(normalise(answer), first[0]):
+            return _names(text, first[0])
+        return any(
+            _HEARD_ACTION["dispute"].search(sentence) and _names(sentence, first[0])
+            for sentence in _SENTENCES.split(text)
+        )
     return False
+
+
+def _names(text: str, word: str) -> bool:
+    """`word` in `text` as a word of its own ("uber", not inside "tuber")."""
+    return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", text) is not None
 
 
 def consent_for(state: SessionState, target: Target) -> Consent | None:
@@ -163,7 +181,8 @@ def consent_for(state: SessionState, target: Target) -> Consent | None:
         return Consent.APP
     if target.action == "dispute" and asked_for_dispute(state.caller_words):
         return Consent.REQUEST
-    if said_yes(state.caller_words, target) and heard_question_about(state.heard_before, target):
+    words = state.caller_words
+    if said_yes(words, target) and heard_question_about(state.heard_before, target, words):
         return Consent.WORDS
     return None
 

@@ -176,6 +176,34 @@ async def test_a_dispute_wondered_about_or_refused_is_read_back(db: Database, ca
         assert await _cases(db) == []
 
 
+async def test_a_yes_to_a_listing_disputes_none_of_its_charges(db: Database) -> None:
+    """A listing of several charges that ends "Which one would you like to dispute?" asked
+    about none of them: a bare yes confirms no dispute, whichever the model picks."""
+    async with desk(db) as d:
+        await _at_card_security(d)
+        await d.say(
+            "dispute one of my charges",
+            "Your recent charges are: $62.00 at Whole Foods Market today; $23.10 at Uber "
+            "yesterday. Which one would you like to dispute?",
+        )
+        await d.say(
+            "yes",
+            ToolCall("dispute_transaction", {"merchant": "Whole Foods", "confirm": True}),
+            "Done.",
+        )
+        assert await _cases(db) == []
+        # Read back as one question about one charge, the caller's yes opens it.
+        await d.say(
+            "uber",
+            ToolCall("dispute_transaction", {"merchant": "Uber"}),
+            "To confirm: open a dispute for the $23.10 charge at Uber yesterday?",
+        )
+        await d.say(
+            "yes", ToolCall("dispute_transaction", {"merchant": "Uber", "confirm": True}), "Done."
+        )
+        assert [c.kind for c in await _cases(db)] == ["dispute"]
+
+
 async def test_offline_model_opens_no_dispute_the_caller_does_not_want(db: Database) -> None:
     async with OfflineCall(db) as call:
         await call.say("customer 1001 pin 1234")

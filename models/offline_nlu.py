@@ -65,7 +65,7 @@ THIRD_PARTY = _rx(
 # caller, everyone's data: strict and sure, never the classifier's guess.
 _AN = r"(?:an? |the )?"
 INJECTION = _rx(
-    rf"^\W*{words('role_prefixes')}\s*(?:message|prompt|note|override|update)?\s*[:>\]|-]"
+    rf"(?:^|[.!?;]\s*)\W*{words('role_prefixes')}\s*(?:message|prompt|note|override|update)?\s*[:>\]|-]"
     rf"|[\[<{{]\s*/?\s*{words('role_tags')}\b"
     rf"|\b{words('ignore')}\s+(?:{words('ignore_which')}\s+)*{words('rules')}\b"
     rf"|\b(?:{words('modes')}|(?:as an? |i am {_AN}|i'm {_AN}){words('claimed_roles')}"
@@ -137,7 +137,9 @@ _ACCOUNT_WORDS = (
     ("checking", _rx(r"\bchecking|current account\b")),
 )
 _FILLER = _rx(rf"\b(?:um+|uh+|er+|{words('filler')})\b|[^\w\s]")
-_CARD_CHOICE = _rx(r"\b(?:cards?|one|ending)\b|\b\d{4}\b")
+_CARD_CHOICE = _rx(
+    r"\b(?:cards?|one|ending|visa|master ?card|amex|american express|discover)\b|\b\d{4}\b"
+)
 _FOLLOW_UP = _rx(r"^\W*(?:what about|how about|and|any|anything|only|just|show me)\b")
 # "my PIN is 1234", "customer [number]": what gives credentials asks for nothing.
 _CREDENTIALS = _rx(
